@@ -1,0 +1,228 @@
+/* meta.h - the metadata core: the namespace, attributes, block maps, open
+ * files and client sessions of every volume, kept in one transactional
+ * Berkeley DB environment (decision 2 of DESIGN.md).
+ *
+ * Every front end (the native protocol, NFSv4, the admin program) calls
+ * these functions; none touches Berkeley DB itself.  Each call is one
+ * transaction, committed durably before it returns; deadlocks are retried
+ * inside.  Calls are thread-safe.  They return 0 (or a length) on success
+ * and a negative errno on failure.  The core checks access for the
+ * credentials it is given (mode bits and ACLs). */
+#ifndef FLEXFS_META_H
+#define FLEXFS_META_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define META_NAME_MAX   255
+#define META_PATH_MAX   4096
+#define META_NGROUPS    16
+#define META_ROOT_UID   0
+
+struct meta;
+
+/* Who is asking (AUTH_SYS). */
+struct meta_cred {
+    uint32_t uid, gid;
+    uint32_t ngroups;
+    uint32_t groups[META_NGROUPS];
+};
+
+struct meta_time {
+    int64_t sec;
+    uint32_t nsec;
+};
+
+struct meta_attr {
+    uint64_t ino, gen;
+    uint32_t mode, nlink, uid, gid;
+    uint64_t rdev, size, blocks;        /* blocks: 512-byte units */
+    struct meta_time atime, mtime, ctime;
+    uint64_t change;
+};
+
+enum meta_time_how { META_TIME_DONT = 0, META_TIME_SERVER = 1,
+                     META_TIME_CLIENT = 2 };
+
+struct meta_settime {
+    enum meta_time_how how;
+    struct meta_time time;
+};
+
+#define META_SET_MODE  1u
+#define META_SET_UID   2u
+#define META_SET_GID   4u
+#define META_SET_SIZE  8u
+
+struct meta_setattr {
+    uint32_t valid;                     /* META_SET_* bits */
+    uint32_t mode, uid, gid;
+    uint64_t size;
+    struct meta_settime atime, mtime;
+};
+
+struct meta_volume {
+    uint64_t id;
+    char name[META_NAME_MAX + 1];
+    uint64_t root;
+    uint32_t block_size;
+};
+
+struct meta_opts {
+    const char *dir;                    /* the environment's home */
+    uint32_t default_block_size;        /* for the volume made on first start */
+    uint32_t lease_secs;                /* session lease */
+    uint64_t cache_bytes;               /* Berkeley DB cache; 0: default */
+};
+
+/* Opens (creating and recovering as needed) the environment in opts->dir.
+ * An empty directory gets the volume "default" with an empty root
+ * directory, mode 0755, owned by root. */
+int meta_open(const struct meta_opts *opts, struct meta **out);
+void meta_close(struct meta *m);
+
+/* ---- volumes and sessions ---- */
+int meta_volume_get(struct meta *m, const char *name, struct meta_volume *out);
+/* Volume of an inode (every inode belongs to exactly one). */
+int meta_volume_of(struct meta *m, uint64_t ino, struct meta_volume *out);
+
+/* A mount: a new session id (never reused) with a lease. */
+int meta_session_open(struct meta *m, const char *volume,
+                      const char *client_name, const char *client_addr,
+                      const struct meta_cred *cred, uint64_t *session,
+                      struct meta_volume *vol);
+/* -ESTALE if the session is unknown or expired. */
+int meta_session_renew(struct meta *m, uint64_t session);
+/* Ends a session: drops its opens (and so unlinked files it held). */
+int meta_session_close(struct meta *m, uint64_t session);
+/* Ends every session whose lease ran out before now (seconds, realtime).
+ * Returns the number ended. */
+int meta_session_expire(struct meta *m, int64_t now);
+uint32_t meta_lease_secs(const struct meta *m);
+
+/* ---- names and attributes ---- */
+int meta_lookup(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+                const char *name, size_t namelen, struct meta_attr *out);
+int meta_getattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                 struct meta_attr *out);
+int meta_setattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                 const struct meta_setattr *sa, struct meta_attr *out);
+
+/* What to make: mode holds S_IFMT bits (MKNOD, CREATE: S_IFREG) and the
+ * permission bits; umask applies unless the parent has a default ACL. */
+struct meta_mk {
+    const char *name;
+    size_t namelen;
+    uint32_t mode, umask;
+    uint64_t rdev;
+};
+
+#define META_CREATE_EXCL   1u
+#define META_CREATE_TRUNC  2u
+
+/* Creates a regular file or opens an existing one (unless EXCL), and
+ * counts it open for session (0: do not count).  *created tells which. */
+int meta_create(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+                const struct meta_mk *mk, uint32_t flags, uint64_t session,
+                struct meta_attr *out, int *created);
+int meta_mknod(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+               const struct meta_mk *mk, struct meta_attr *out);
+int meta_mkdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+               const struct meta_mk *mk, struct meta_attr *out);
+int meta_symlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+                 const char *name, size_t namelen, const char *target,
+                 struct meta_attr *out);
+/* Copies the target (NUL-terminated) into buf; returns its length. */
+int meta_readlink(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                  char *buf, size_t len);
+int meta_link(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+              uint64_t newparent, const char *name, size_t namelen,
+              struct meta_attr *out);
+int meta_unlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+                const char *name, size_t namelen);
+int meta_rmdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+               const char *name, size_t namelen);
+
+#define META_RENAME_NOREPLACE 1u
+#define META_RENAME_EXCHANGE  2u
+int meta_rename(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+                const char *name, size_t namelen, uint64_t newparent,
+                const char *newname, size_t newnamelen, uint32_t flags);
+
+/* ---- open files ---- */
+/* Checks access for flags (O_ACCMODE, O_TRUNC), applies O_TRUNC, counts
+ * the open for session (0: do not count) and returns fresh attributes. */
+int meta_open_file(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                   uint64_t session, uint32_t flags, struct meta_attr *out);
+/* One close: when the last open of an unlinked inode goes, so does it. */
+int meta_release(struct meta *m, uint64_t ino, uint64_t session);
+
+/* ---- directories ---- */
+/* Called per entry in cookie order; attr is NULL unless plus.  Return 0
+ * to go on, 1 to stop before this entry (the reply is full). */
+typedef int (*meta_dirent_cb)(void *arg, const char *name, size_t namelen,
+                              uint64_t ino, uint32_t type, uint64_t cookie,
+                              const struct meta_attr *attr);
+/* Lists dir from after cookie (0: the start).  Cookies are stable: an
+ * entry keeps its cookie while it exists, and new entries get larger
+ * ones, so a listing resumes exactly.  Cookies 1 and 2 are never used
+ * (front ends use them for "." and ".."). *eof is set when the callback
+ * saw the last entry. */
+int meta_readdir(struct meta *m, const struct meta_cred *cr, uint64_t dir,
+                 uint64_t cookie, int plus, meta_dirent_cb cb, void *arg,
+                 int *eof);
+
+struct meta_statfs {
+    uint64_t files, ffree;              /* inodes in use / left */
+    uint64_t bytes_used;                /* valid bytes of all blocks */
+    uint32_t block_size, namemax;
+};
+int meta_statfs(struct meta *m, uint64_t ino, struct meta_statfs *out);
+
+/* ---- block maps ---- */
+struct meta_block {
+    uint64_t index, version;
+    uint32_t length;                    /* valid bytes */
+};
+
+/* Blocks of ino with first <= index < first + count that hold data, in
+ * index order, at most max of them; *n gets how many.  Also fresh attrs
+ * (and read access is checked). */
+int meta_get_blocks(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                    uint64_t first, uint32_t count, struct meta_block *blocks,
+                    uint32_t max, uint32_t *n, struct meta_attr *out);
+
+struct meta_commit_block {
+    uint64_t index, version, base_version;  /* base 0: was a hole */
+    uint32_t length;
+};
+
+/* Applies new block versions atomically: all or none.  If any block's
+ * current version is not its base_version, nothing changes, the current
+ * state of those blocks goes to conflicts (at most max_conflicts, *nconf
+ * gets how many) and -EAGAIN is returned.  Otherwise the superseded
+ * versions go to the garbage table, size grows to write_end if smaller,
+ * mtime is set as asked, ctime and the change counter move, and setuid
+ * and setgid bits are cleared for a non-root writer. */
+int meta_commit_write(struct meta *m, const struct meta_cred *cr,
+                      uint64_t ino, uint64_t session,
+                      const struct meta_commit_block *blocks, uint32_t n,
+                      uint64_t write_end, const struct meta_settime *mtime,
+                      struct meta_attr *out, struct meta_block *conflicts,
+                      uint32_t max_conflicts, uint32_t *nconf);
+
+/* ---- garbage ---- */
+struct meta_garbage {
+    uint64_t id;                        /* for meta_garbage_done */
+    uint64_t volume, ino, index, version;
+};
+/* Up to max garbage blocks that became garbage before `before` (seconds,
+ * realtime); returns how many. */
+int meta_garbage_list(struct meta *m, int64_t before,
+                      struct meta_garbage *out, uint32_t max);
+/* Forgets garbage entries once their objects are deleted. */
+int meta_garbage_done(struct meta *m, const uint64_t *ids, uint32_t n);
+uint64_t meta_garbage_count(struct meta *m);
+
+#endif
