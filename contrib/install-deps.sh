@@ -11,6 +11,7 @@ TEST_PKGS="fio attr acl util-linux coreutils tar findutils procps psmisc python3
 # when there is none.
 command -v npm >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS nodejs npm"
 want=""
+[ -n "${FLEXFS_NO_TESTS:-}" ] && TEST_PKGS=""
 for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || want="$want $p"
 done
