@@ -20,7 +20,9 @@ struct store_opts {
     unsigned max_retries;       /* 0: backend default                     */
 };
 
-/* Called for each key under a prefix; return nonzero to stop. */
+/* Called for each key under a prefix, in byte order of the keys; return
+ * nonzero to stop.  store_list returns 0 after a positive stop and passes
+ * a negative value (an errno) through. */
 typedef int (*store_list_cb)(void *arg, const char *key, uint64_t size);
 
 struct store_ops {
