@@ -86,6 +86,12 @@ void meta_close(struct meta *m);
 int meta_volume_get(struct meta *m, const char *name, struct meta_volume *out);
 /* Volume of an inode (every inode belongs to exactly one). */
 int meta_volume_of(struct meta *m, uint64_t ino, struct meta_volume *out);
+/* A new volume with an empty root directory (mode 0755, owned by root);
+ * block_size a power of two from 4 KiB to 64 MiB.  -EEXIST if taken. */
+int meta_volume_create(struct meta *m, const char *name, uint32_t block_size,
+                       struct meta_volume *out);
+/* Up to max volumes in name order; returns how many. */
+int meta_volume_list(struct meta *m, struct meta_volume *out, uint32_t max);
 
 /* A mount: a new session id (never reused) with a lease. */
 int meta_session_open(struct meta *m, const char *volume,
@@ -120,6 +126,10 @@ struct meta_mk {
 
 #define META_CREATE_EXCL   1u
 #define META_CREATE_TRUNC  2u
+/* How an existing file is being opened, for the access check (neither:
+ * checked as for writing, the usual O_CREAT case). */
+#define META_CREATE_READ   4u
+#define META_CREATE_WRITE  8u
 
 /* Creates a regular file or opens an existing one (unless EXCL), and
  * counts it open for session (0: do not count).  *created tells which. */

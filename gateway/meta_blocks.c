@@ -1,0 +1,358 @@
+/* meta_blocks.c - block maps: which version of each block of a file holds
+ * its data and how many bytes of it are valid.  get_blocks reads a range,
+ * commit_write swaps in new versions all-or-nothing (refusing blocks that
+ * moved on since the client merged), truncation drops and clamps. */
+#include "config.h"
+#include "meta_internal.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#define BLOCK_REC_LEN   13              /* ver, version, length */
+#define SIZE_MAX_FILE   ((uint64_t)INT64_MAX)
+
+static void block_key(uint8_t *key, uint64_t ino, uint64_t index)
+{
+    be64_put(key, ino);
+    be64_put(key + 8, index);
+}
+
+static int block_decode(const uint8_t *v, size_t len, uint64_t *version,
+                        uint32_t *length)
+{
+    struct rbuf r;
+    rb_init(&r, v, len);
+    uint8_t ver = rb_u8(&r);
+    *version = rb_u64(&r);
+    *length = rb_u32(&r);
+    if (r.bad || ver != REC_V1) {
+        log_err("meta: malformed block map record");
+        return -EIO;
+    }
+    return 0;
+}
+
+/* 0 and the block's state, or -ENOENT for a hole. */
+static int block_get(struct tx *tx, uint64_t ino, uint64_t index,
+                     uint64_t *version, uint32_t *length)
+{
+    uint8_t key[16], val[BLOCK_REC_LEN];
+    size_t len;
+    block_key(key, ino, index);
+    int rc = kv_get(tx, MDB_BLOCKS, key, 16, val, sizeof(val), &len, DB_RMW);
+    return rc ? rc : block_decode(val, len, version, length);
+}
+
+static int block_put(struct tx *tx, uint64_t ino, uint64_t index,
+                     uint64_t version, uint32_t length)
+{
+    uint8_t key[16], val[BLOCK_REC_LEN];
+    struct wbuf w;
+    block_key(key, ino, index);
+    wb_init(&w, val, sizeof(val));
+    wb_u8(&w, REC_V1);
+    wb_u64(&w, version);
+    wb_u32(&w, length);
+    return kv_put(tx, MDB_BLOCKS, key, 16, val, w.len);
+}
+
+int blocks_drop_from(struct tx *tx, struct inode *in, uint64_t first)
+{
+    DBC *c;
+    int rc = kv_cursor(tx, MDB_BLOCKS, &c);
+    if (rc)
+        return rc;
+    uint8_t kbuf[16], vbuf[BLOCK_REC_LEN];
+    block_key(kbuf, in->ino, first);
+    DBT k = { .data = kbuf, .size = 16, .ulen = sizeof(kbuf),
+              .flags = DB_DBT_USERMEM };
+    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
+    uint32_t op = DB_SET_RANGE;
+    for (;;) {
+        rc = c->get(c, &k, &v, op | DB_RMW);
+        op = DB_NEXT;
+        if (rc == DB_NOTFOUND || (rc == 0 && be64_get(kbuf) != in->ino)) {
+            rc = 0;
+            break;
+        }
+        uint64_t version;
+        uint32_t length;
+        if ((rc = db_err(rc)) ||
+            (rc = block_decode(vbuf, v.size, &version, &length)) ||
+            (rc = garbage_add(tx, in->vol, in->ino, be64_get(kbuf + 8),
+                              version)) ||
+            (rc = db_err(c->del(c, 0))))
+            break;
+        tx->dirty = 1;
+        in->bytes -= length < in->bytes ? length : in->bytes;
+        tx_count(tx, in->vol, 0, -(int64_t)length);
+    }
+    int rc2 = db_err(c->close(c));
+    return rc ? rc : rc2;
+}
+
+int inode_truncate(struct tx *tx, struct inode *in, uint64_t size)
+{
+    if (size < in->size) {
+        uint32_t bs;
+        int rc = volume_block_size(tx, in->vol, &bs);
+        if (rc || (rc = blocks_drop_from(tx, in, (size + bs - 1) / bs)))
+            return rc;
+        /* The block holding the new end keeps only the bytes before it. */
+        uint32_t keep = (uint32_t)(size % bs);
+        uint64_t version;
+        uint32_t length;
+        if (keep) {
+            rc = block_get(tx, in->ino, size / bs, &version, &length);
+            if (rc == 0 && length > keep) {
+                rc = block_put(tx, in->ino, size / bs, version, keep);
+                in->bytes -= length - keep;
+                tx_count(tx, in->vol, 0, -(int64_t)(length - keep));
+            }
+            if (rc && rc != -ENOENT)
+                return rc;
+        }
+    }
+    in->size = size;
+    return 0;
+}
+
+/* ---- get_blocks ---- */
+
+struct blocks_args {
+    const struct meta_cred *cr;
+    uint64_t ino, session;
+    uint64_t first;
+    uint32_t count;
+    struct meta_block *blocks;
+    uint32_t max, *n;
+    const struct meta_commit_block *cb;
+    uint64_t write_end;
+    const struct meta_settime *mtime;
+    struct meta_attr *out;
+    struct meta_block *conflicts;
+    uint32_t max_conflicts, *nconf;
+};
+
+/* Regular files only: -EISDIR for directories, -EINVAL for the rest. */
+static int regular(const struct inode *in)
+{
+    if (S_ISDIR(in->mode))
+        return -EISDIR;
+    return S_ISREG(in->mode) ? 0 : -EINVAL;
+}
+
+static int do_get_blocks(struct tx *tx, void *arg)
+{
+    struct blocks_args *a = arg;
+    struct inode in;
+    *a->n = 0;
+    int rc = inode_get(tx, a->ino, &in, 0);
+    if (rc || (rc = regular(&in)))
+        return rc;
+    /* The map says where the data is, not what it is: a writer without
+     * read permission still needs it to merge partial blocks. */
+    struct perm_node pn = inode_perm(tx, &in);
+    if (perm_access(a->cr, &pn, PERM_READ) != 0 &&
+        (rc = perm_access(a->cr, &pn, PERM_WRITE)))
+        return rc;
+    uint64_t end = a->first + a->count;
+    if (end < a->first)
+        end = UINT64_MAX;
+
+    DBC *c;
+    if ((rc = kv_cursor(tx, MDB_BLOCKS, &c)))
+        return rc;
+    uint8_t kbuf[16], vbuf[BLOCK_REC_LEN];
+    block_key(kbuf, a->ino, a->first);
+    DBT k = { .data = kbuf, .size = 16, .ulen = sizeof(kbuf),
+              .flags = DB_DBT_USERMEM };
+    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
+    uint32_t op = DB_SET_RANGE;
+    while (*a->n < a->max) {
+        rc = c->get(c, &k, &v, op);
+        op = DB_NEXT;
+        if (rc == DB_NOTFOUND || (rc == 0 && (be64_get(kbuf) != a->ino ||
+                                              be64_get(kbuf + 8) >= end))) {
+            rc = 0;
+            break;
+        }
+        struct meta_block *b = &a->blocks[*a->n];
+        if ((rc = db_err(rc)) ||
+            (rc = block_decode(vbuf, v.size, &b->version, &b->length)))
+            break;
+        b->index = be64_get(kbuf + 8);
+        (*a->n)++;
+    }
+    int rc2 = db_err(c->close(c));
+    if (rc || rc2)
+        return rc ? rc : rc2;
+    inode_attr(&in, a->out);
+    return 0;
+}
+
+int meta_get_blocks(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                    uint64_t first, uint32_t count, struct meta_block *blocks,
+                    uint32_t max, uint32_t *n, struct meta_attr *out)
+{
+    struct blocks_args a = { .cr = cr, .ino = ino, .first = first,
+                             .count = count, .blocks = blocks, .max = max,
+                             .n = n, .out = out };
+    return tx_run(m, do_get_blocks, &a);
+}
+
+/* ---- commit_write ---- */
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* The blocks of a commit must be sane on their own: new non-zero versions
+ * different from their bases, lengths within a block, inside the size the
+ * commit leaves, and no index twice. */
+static int commit_validate(const struct meta_commit_block *cb, uint32_t n,
+                           uint32_t bs, uint64_t newsize)
+{
+    uint64_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
+    int rc = 0;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        if (cb[i].version == 0 || cb[i].version == cb[i].base_version ||
+            cb[i].length == 0 || cb[i].length > bs ||
+            cb[i].index >= (newsize + bs - 1) / bs)
+            rc = -EINVAL;
+        idx[i] = cb[i].index;
+    }
+    if (!rc && n > 1) {
+        qsort(idx, n, sizeof(*idx), cmp_u64);
+        for (uint32_t i = 1; i < n && !rc; i++)
+            if (idx[i] == idx[i - 1])
+                rc = -EINVAL;
+    }
+    free(idx);
+    return rc;
+}
+
+struct cur_block {
+    uint64_t version;
+    uint32_t length;
+};
+
+/* Current state of every block named; the number that moved on. */
+static int commit_conflicts(struct tx *tx, struct blocks_args *a,
+                            uint32_t n, struct cur_block *cur)
+{
+    uint32_t nconf = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = block_get(tx, a->ino, a->cb[i].index, &cur[i].version,
+                           &cur[i].length);
+        if (rc == -ENOENT)
+            cur[i] = (struct cur_block){ 0, 0 };
+        else if (rc)
+            return rc;
+        if (cur[i].version == a->cb[i].base_version)
+            continue;
+        if (nconf < a->max_conflicts)
+            a->conflicts[nconf] = (struct meta_block){
+                a->cb[i].index, cur[i].version, cur[i].length };
+        nconf++;
+    }
+    *a->nconf = nconf < a->max_conflicts ? nconf : a->max_conflicts;
+    return (int)nconf;
+}
+
+static int commit_apply(struct tx *tx, struct blocks_args *a, uint32_t n,
+                        const struct cur_block *cur, struct inode *in,
+                        uint32_t bs, uint64_t newsize)
+{
+    int64_t delta = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct meta_commit_block *b = &a->cb[i];
+        /* Bytes past the size the commit leaves are not data. */
+        uint64_t room = newsize - b->index * bs;
+        uint32_t len = room < b->length ? (uint32_t)room : b->length;
+        int rc;
+        if (cur[i].version &&
+            (rc = garbage_add(tx, in->vol, in->ino, b->index,
+                              cur[i].version)))
+            return rc;
+        if ((rc = block_put(tx, in->ino, b->index, b->version, len)))
+            return rc;
+        delta += (int64_t)len - (int64_t)cur[i].length;
+    }
+    in->bytes = (uint64_t)((int64_t)in->bytes + delta);
+    tx_count(tx, in->vol, 0, delta);
+    return 0;
+}
+
+static int do_commit(struct tx *tx, void *arg)
+{
+    struct blocks_args *a = arg;
+    struct inode in;
+    uint32_t n = a->count, bs;
+    *a->nconf = 0;
+    int rc = inode_get(tx, a->ino, &in, DB_RMW);
+    if (rc || (rc = regular(&in)))
+        return rc;
+    if (a->mtime && !settime_ok(a->mtime))
+        return -EINVAL;
+    if (a->write_end > SIZE_MAX_FILE)
+        return -EFBIG;
+    /* A session that has the file open may write as open(2) allowed it;
+     * anyone else needs write permission now. */
+    rc = a->session ? opens_has(tx, a->ino, a->session) : 0;
+    if (rc < 0)
+        return rc;
+    struct perm_node pn = inode_perm(tx, &in);
+    if (rc == 0 && (rc = perm_access(a->cr, &pn, PERM_WRITE)))
+        return rc;
+    uint64_t newsize = a->write_end > in.size ? a->write_end : in.size;
+    if ((rc = volume_block_size(tx, in.vol, &bs)) ||
+        (rc = commit_validate(a->cb, n, bs, newsize)))
+        return rc;
+
+    struct cur_block *cur = malloc((n ? n : 1) * sizeof(*cur));
+    if (!cur)
+        return -ENOMEM;
+    rc = commit_conflicts(tx, a, n, cur);
+    if (rc > 0)
+        rc = -EAGAIN;
+    else if (rc == 0)
+        rc = commit_apply(tx, a, n, cur, &in, bs, newsize);
+    free(cur);
+    if (rc)
+        return rc;
+
+    in.size = newsize;
+    in.mode = perm_write_kill(a->cr, in.mode);
+    if ((rc = inode_changed(tx, &in, CH_CTIME)))
+        return rc;
+    if (a->mtime)
+        settime_apply(tx, a->mtime, &in.mtime);
+    if ((rc = inode_put(tx, &in)))
+        return rc;
+    inode_attr(&in, a->out);
+    return 0;
+}
+
+int meta_commit_write(struct meta *m, const struct meta_cred *cr,
+                      uint64_t ino, uint64_t session,
+                      const struct meta_commit_block *blocks, uint32_t n,
+                      uint64_t write_end, const struct meta_settime *mtime,
+                      struct meta_attr *out, struct meta_block *conflicts,
+                      uint32_t max_conflicts, uint32_t *nconf)
+{
+    uint32_t dummy;
+    struct blocks_args a = { .cr = cr, .ino = ino, .session = session,
+                             .count = n, .cb = blocks, .write_end = write_end,
+                             .mtime = mtime, .out = out,
+                             .conflicts = conflicts,
+                             .max_conflicts = conflicts ? max_conflicts : 0,
+                             .nconf = nconf ? nconf : &dummy };
+    return tx_run(m, do_commit, &a);
+}
