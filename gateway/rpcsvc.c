@@ -1,0 +1,398 @@
+/* rpcsvc.c - the RPC server's life cycle, its event loop and its worker
+ * pool (see rpcsvc.h and rpcsvc_int.h).
+ *
+ * One thread runs an epoll loop: it accepts connections and reads them
+ * (level-triggered, nonblocking); complete records go on a FIFO queue that
+ * a fixed pool of workers serves.  Stopping ends the loop first (nothing
+ * new is read), lets the workers finish everything queued, joins them and
+ * only then closes the connections, so every call already received gets
+ * its reply. */
+#define _GNU_SOURCE                     /* accept4 */
+#include "config.h"
+#include "rpcsvc_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* epoll data tags for the two descriptors that are not connections. */
+static const char listen_tag, wake_tag;
+#define LISTEN_TAG ((void *)&listen_tag)
+#define WAKE_TAG   ((void *)&wake_tag)
+
+/* ---- the work queue ---- */
+
+void rpcsvc_enqueue(struct rpc_server *s, struct rpc_call *call)
+{
+    pthread_mutex_lock(&s->qlock);
+    if (s->qtail)
+        s->qtail->next = call;
+    else
+        s->qhead = call;
+    s->qtail = call;
+    pthread_cond_signal(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+}
+
+static struct rpc_call *dequeue(struct rpc_server *s)
+{
+    pthread_mutex_lock(&s->qlock);
+    while (!s->qhead && !s->draining)
+        pthread_cond_wait(&s->qcond, &s->qlock);
+    struct rpc_call *call = s->qhead;
+    if (call) {
+        s->qhead = call->next;
+        if (!s->qhead)
+            s->qtail = NULL;
+    }
+    pthread_mutex_unlock(&s->qlock);
+    return call;
+}
+
+static void *worker_main(void *arg)
+{
+    struct rpc_server *s = arg;
+    struct rpc_call *call;
+    while ((call = dequeue(s)) != NULL) {
+        rpcsvc_serve(s, call);
+        conn_call_done(call->conn, call->len);
+        conn_put(call->conn);
+        free(call->buf);
+        free(call);
+    }
+    return NULL;
+}
+
+/* ---- the event loop ---- */
+
+/* Rate-limits a warning that a flood could repeat: once per 10 s. */
+static int warn_due(time_t *last)
+{
+    time_t now = time(NULL);
+    if (now - *last < 10)
+        return 0;
+    *last = now;
+    return 1;
+}
+
+static void loop_close(struct rpc_server *s, struct rpc_conn *c)
+{
+    atomic_store(&c->closed, 1);
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    shutdown(c->fd, SHUT_RDWR);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    conn_put(c);
+}
+
+static void loop_accept(struct rpc_server *s)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            /* Out of descriptors or memory: back off for a moment
+             * instead of spinning on a listener that stays readable. */
+            if (warn_due(&s->last_warn))
+                log_warn("rpc: accept: %s; pausing", strerror(errno));
+            epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+            s->accept_paused = 1;
+            return;
+        }
+        if (s->nconns >= RPC_MAX_CONNS) {
+            if (warn_due(&s->last_warn))
+                log_warn("rpc: %u connections open; refusing more",
+                         s->nconns);
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        struct rpc_conn *c = conn_new(s, fd, (struct sockaddr *)&ss, sl);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            log_warn("rpc: epoll_ctl: %s", strerror(errno));
+            conn_put(c);
+            continue;
+        }
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        s->nconns++;
+    }
+}
+
+/* The peer sent its last byte: answer what it asked, then close. */
+static void loop_eof(struct rpc_server *s, struct rpc_conn *c)
+{
+    int now;
+    pthread_mutex_lock(&c->lock);
+    now = c->pending_calls == 0 || atomic_load(&c->closed);
+    if (!now) {
+        c->rd_eof = 1;
+        struct epoll_event ev = { .events = 0, .data.ptr = c };
+        epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (now)
+        loop_close(s, c);
+}
+
+static void loop_conn(struct rpc_server *s, struct rpc_conn *c, uint32_t ev)
+{
+    if (ev & (EPOLLHUP | EPOLLERR)) {
+        loop_close(s, c);
+        return;
+    }
+    if (!(ev & EPOLLIN))
+        return;
+    int rc = conn_input(c);
+    if (rc == 1) {
+        loop_eof(s, c);
+    } else if (rc < 0) {
+        if (rc == -EMSGSIZE)
+            log_info("rpc: record larger than %u bytes; closing",
+                     s->max_record);
+        else if (rc != -ECONNRESET)
+            log_debug("rpc: connection error: %s", strerror(-rc));
+        loop_close(s, c);
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    struct rpc_server *s = arg;
+    struct epoll_event evs[64];
+    while (!atomic_load(&s->stopping)) {
+        int n = epoll_wait(s->epfd, evs, 64, s->accept_paused ? 100 : -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_err("rpc: epoll_wait: %s", strerror(errno));
+            break;
+        }
+        if (s->accept_paused && n == 0) {
+            struct epoll_event ev = { .events = EPOLLIN, .data.ptr = LISTEN_TAG };
+            if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) == 0)
+                s->accept_paused = 0;
+        }
+        for (int i = 0; i < n; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == LISTEN_TAG) {
+                loop_accept(s);
+            } else if (p == WAKE_TAG) {
+                uint64_t v;
+                if (read(s->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                    log_warn("rpc: eventfd: %s", strerror(errno));
+            } else {
+                loop_conn(s, p, evs[i].events);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- life cycle ---- */
+
+static int listen_on(struct rpc_server *s, const char *host, uint16_t port)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res, *ai;
+    char portstr[8];
+    int rc = -EADDRNOTAVAIL;
+
+    /* "Any" means IPv4 any, the default listen address's family. */
+    hints.ai_family = (host && *host) ? AF_UNSPEC : AF_INET;
+    snprintf(portstr, sizeof(portstr), "%u", port);
+    int gai = getaddrinfo((host && *host) ? host : NULL, portstr, &hints, &res);
+    if (gai) {
+        log_err("rpc: cannot resolve %s: %s", host, gai_strerror(gai));
+        return -EADDRNOTAVAIL;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family,
+                        ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+            listen(fd, 1024) < 0) {
+            rc = -errno;
+            close(fd);
+            continue;
+        }
+        s->lfd = fd;
+        s->addrlen = sizeof(s->addr);
+        getsockname(fd, (struct sockaddr *)&s->addr, &s->addrlen);
+        if (s->addr.ss_family == AF_INET6)
+            s->port = ntohs(((struct sockaddr_in6 *)&s->addr)->sin6_port);
+        else
+            s->port = ntohs(((struct sockaddr_in *)&s->addr)->sin_port);
+        rc = 0;
+        break;
+    }
+    freeaddrinfo(res);
+    if (rc < 0)
+        log_err("rpc: cannot listen on %s:%u: %s",
+                (host && *host) ? host : "0.0.0.0", port, strerror(-rc));
+    return rc;
+}
+
+int rpc_server_create(const struct rpc_server_opts *opts,
+                      struct rpc_server **out)
+{
+    struct rpc_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->opts = *opts;
+    s->opts.host = NULL;                /* not kept: the caller owns it */
+    s->lfd = s->epfd = s->evfd = -1;
+    s->max_record = opts->max_record ? opts->max_record : RPC_DEFAULT_RECORD;
+    if (s->max_record < 1024)
+        s->max_record = 1024;
+    s->max_pending = (size_t)s->max_record * 4;
+    if (s->max_pending < (8u << 20))
+        s->max_pending = 8u << 20;
+    s->nworkers = opts->workers;
+    if (!s->nworkers) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->nworkers = n > 0 ? (unsigned)n * 2 : 4;
+    }
+    if (s->nworkers > 1024)
+        s->nworkers = 1024;
+    atomic_init(&s->stopping, 0);
+    pthread_mutex_init(&s->qlock, NULL);
+    pthread_cond_init(&s->qcond, NULL);
+
+    int rc = listen_on(s, opts->host, opts->port);
+    if (rc == 0) {
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
+        s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        s->workers = calloc(s->nworkers, sizeof(*s->workers));
+        if (s->epfd < 0 || s->evfd < 0)
+            rc = -errno;
+        else if (!s->workers)
+            rc = -ENOMEM;
+    }
+    if (rc < 0) {
+        rpc_server_destroy(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int rpc_server_add(struct rpc_server *s, const struct rpc_program *p)
+{
+    if (s->loop_started)
+        return -EBUSY;
+    for (unsigned i = 0; i < s->nprogs; i++)
+        if (s->progs[i].prog == p->prog && s->progs[i].vers == p->vers)
+            return -EEXIST;
+    if (s->nprogs == RPC_MAX_PROGRAMS)
+        return -ENOSPC;
+    s->progs[s->nprogs++] = *p;
+    return 0;
+}
+
+uint16_t rpc_server_port(const struct rpc_server *s)
+{
+    return s->port;
+}
+
+int rpc_server_start(struct rpc_server *s)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = LISTEN_TAG };
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) < 0)
+        return -errno;
+    ev.data.ptr = WAKE_TAG;
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->evfd, &ev) < 0)
+        return -errno;
+    int rc;
+    for (s->nstarted = 0; s->nstarted < s->nworkers; s->nstarted++) {
+        rc = pthread_create(&s->workers[s->nstarted], NULL, worker_main, s);
+        if (rc)
+            goto fail;
+    }
+    rc = pthread_create(&s->loop_thread, NULL, loop_main, s);
+    if (rc)
+        goto fail;
+    s->loop_started = 1;
+    log_info("rpc: listening on port %u with %u workers", s->port,
+             s->nworkers);
+    return 0;
+fail:
+    rpc_server_stop(s);
+    return -rc;
+}
+
+void rpc_server_stop(struct rpc_server *s)
+{
+    atomic_store(&s->stopping, 1);
+    if (s->loop_started) {
+        uint64_t one = 1;
+        if (write(s->evfd, &one, sizeof(one)) < 0)
+            log_warn("rpc: eventfd: %s", strerror(errno));
+        pthread_join(s->loop_thread, NULL);
+        s->loop_started = 0;
+    }
+    if (s->lfd >= 0) {
+        close(s->lfd);
+        s->lfd = -1;
+    }
+    pthread_mutex_lock(&s->qlock);
+    s->draining = 1;
+    pthread_cond_broadcast(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+    for (unsigned i = 0; i < s->nstarted; i++)
+        pthread_join(s->workers[i], NULL);
+    s->nstarted = 0;
+    while (s->conns)
+        loop_close(s, s->conns);
+}
+
+void rpc_server_destroy(struct rpc_server *s)
+{
+    if (!s)
+        return;
+    rpc_server_stop(s);
+    if (s->epfd >= 0)
+        close(s->epfd);
+    if (s->evfd >= 0)
+        close(s->evfd);
+    pthread_mutex_destroy(&s->qlock);
+    pthread_cond_destroy(&s->qcond);
+    free(s->workers);
+    free(s);
+}

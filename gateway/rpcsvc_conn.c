@@ -1,0 +1,248 @@
+/* rpcsvc_conn.c - one client connection of the RPC server: record marking
+ * (RFC 5531 section 11) on input, record-marked replies on output,
+ * reference counting, and flow control.
+ *
+ * Input is read by the event loop thread alone; a complete record becomes
+ * a call on the work queue.  When a connection has too many bytes queued
+ * the loop stops reading it (its epoll interest becomes empty) until the
+ * workers catch up, which bounds the memory one client can pin.  Replies
+ * are written by whichever thread has them, one at a time per connection. */
+#include "config.h"
+#include "rpcsvc_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LAST_FRAG 0x80000000u
+
+struct rpc_conn *conn_new(struct rpc_server *s, int fd,
+                          const struct sockaddr *peer, socklen_t peerlen)
+{
+    struct rpc_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->srv = s;
+    c->fd = fd;
+    atomic_init(&c->refs, 1);
+    atomic_init(&c->closed, 0);
+    if (peerlen > sizeof(c->peer))
+        peerlen = sizeof(c->peer);
+    memcpy(&c->peer, peer, peerlen);
+    c->peerlen = peerlen;
+    pthread_mutex_init(&c->wlock, NULL);
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+void conn_get(struct rpc_conn *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+}
+
+void conn_put(struct rpc_conn *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    close(c->fd);
+    free(c->rec);
+    pthread_mutex_destroy(&c->wlock);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+void conn_shutdown(struct rpc_conn *c)
+{
+    if (!atomic_exchange(&c->closed, 1))
+        shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Interest in input on or off (off: only errors and hang-ups report). */
+static void conn_want_input(struct rpc_conn *c, int on)
+{
+    struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.ptr = c };
+    /* ENOENT: the loop closed it meanwhile, which is fine. */
+    epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static int conn_reserve(struct rpc_conn *c, size_t need)
+{
+    if (need <= c->reccap)
+        return 0;
+    size_t cap = c->reccap ? c->reccap * 2 : 512;
+    if (cap < need)
+        cap = need;
+    if (cap > c->srv->max_record)
+        cap = c->srv->max_record;
+    uint8_t *p = realloc(c->rec, cap);
+    if (!p)
+        return -ENOMEM;
+    c->rec = p;
+    c->reccap = cap;
+    return 0;
+}
+
+/* A whole record arrived: hand it to the workers. */
+static int conn_emit(struct rpc_conn *c)
+{
+    struct rpc_call *call = malloc(sizeof(*call));
+    if (!call)
+        return -ENOMEM;
+    call->next = NULL;
+    call->conn = c;
+    call->buf = c->rec;
+    call->len = (uint32_t)c->reclen;
+    c->rec = NULL;
+    c->reclen = c->reccap = 0;
+    conn_get(c);
+
+    pthread_mutex_lock(&c->lock);
+    c->pending_bytes += call->len;
+    c->pending_calls++;
+    if (c->pending_bytes > c->srv->max_pending && !c->paused) {
+        c->paused = 1;
+        conn_want_input(c, 0);
+    }
+    pthread_mutex_unlock(&c->lock);
+
+    rpcsvc_enqueue(c->srv, call);
+    return 0;
+}
+
+/* The current fragment is complete: emit the record if it was the last. */
+static int conn_frag_end(struct rpc_conn *c)
+{
+    if (c->hdrgot < 4 || c->fragleft)
+        return 0;
+    c->hdrgot = 0;
+    return c->lastfrag ? conn_emit(c) : 0;
+}
+
+static int conn_header(struct rpc_conn *c)
+{
+    uint32_t h;
+    memcpy(&h, c->hdr, 4);
+    h = ntohl(h);
+    c->lastfrag = (h & LAST_FRAG) != 0;
+    c->fragleft = h & ~LAST_FRAG;
+    if (c->fragleft > c->srv->max_record - c->reclen)
+        return -EMSGSIZE;
+    return conn_frag_end(c);            /* an empty fragment */
+}
+
+static int conn_parse(struct rpc_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        if (c->hdrgot < 4) {
+            size_t take = 4 - c->hdrgot;
+            if (take > n)
+                take = n;
+            memcpy(c->hdr + c->hdrgot, p, take);
+            c->hdrgot += (unsigned)take;
+            p += take;
+            n -= take;
+            if (c->hdrgot == 4) {
+                int rc = conn_header(c);
+                if (rc < 0)
+                    return rc;
+            }
+            continue;
+        }
+        size_t take = c->fragleft < n ? c->fragleft : n;
+        if (conn_reserve(c, c->reclen + take) < 0)
+            return -ENOMEM;
+        memcpy(c->rec + c->reclen, p, take);
+        c->reclen += take;
+        c->fragleft -= (uint32_t)take;
+        p += take;
+        n -= take;
+        int rc = conn_frag_end(c);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int conn_input(struct rpc_conn *c)
+{
+    uint8_t buf[RPC_READ_CHUNK];
+    ssize_t n;
+
+    /* The bulk of a large fragment goes straight into the record. */
+    if (c->hdrgot == 4 && c->fragleft >= sizeof(buf)) {
+        size_t want = c->fragleft;
+        if (want > (1u << 20))
+            want = 1u << 20;
+        if (conn_reserve(c, c->reclen + want) < 0)
+            return -ENOMEM;
+        n = recv(c->fd, c->rec + c->reclen, want, 0);
+        if (n > 0) {
+            c->reclen += (size_t)n;
+            c->fragleft -= (uint32_t)n;
+            return conn_frag_end(c);
+        }
+    } else {
+        n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n > 0)
+            return conn_parse(c, buf, (size_t)n);
+    }
+    if (n == 0)
+        return 1;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return 0;
+    return -errno;
+}
+
+void conn_send(struct rpc_conn *c, uint8_t *buf, size_t len)
+{
+    uint32_t h = htonl(LAST_FRAG | (uint32_t)(len - 4));
+    memcpy(buf, &h, 4);
+
+    pthread_mutex_lock(&c->wlock);
+    size_t off = 0;
+    while (off < len && !atomic_load(&c->closed)) {
+        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
+            int r = poll(&pf, 1, RPC_SEND_TIMEOUT_MS);
+            if (r > 0 || (r < 0 && errno == EINTR))
+                continue;
+            log_warn("rpc: client does not read its replies; closing");
+        }
+        /* A reply cut short leaves the stream unusable. */
+        conn_shutdown(c);
+    }
+    pthread_mutex_unlock(&c->wlock);
+}
+
+void conn_call_done(struct rpc_conn *c, size_t len)
+{
+    int drained;
+    pthread_mutex_lock(&c->lock);
+    c->pending_bytes -= len;
+    c->pending_calls--;
+    if (c->paused && !c->rd_eof && !atomic_load(&c->closed) &&
+        c->pending_bytes <= c->srv->max_pending / 2) {
+        c->paused = 0;
+        conn_want_input(c, 1);
+    }
+    drained = c->rd_eof && c->pending_calls == 0;
+    pthread_mutex_unlock(&c->lock);
+    /* The peer half-closed and has every reply now: the loop sees the
+     * shutdown and lets the connection go. */
+    if (drained)
+        conn_shutdown(c);
+}

@@ -1,0 +1,128 @@
+/* rpcsvc_int.h - what the rpcsvc*.c files share: the server, connection
+ * and queued-call structures.  Nothing outside the RPC server includes it.
+ *
+ *   rpcsvc.c       server life cycle, the event loop, the worker pool
+ *   rpcsvc_conn.c  one connection: record marking in, replies out,
+ *                  reference counting, flow control
+ *   rpcsvc_msg.c   one call: header, credentials, dispatch, reply, and
+ *                  deferred replies
+ *   rpcsvc_rpcb.c  registration with rpcbind
+ *
+ * Threads: the event loop thread alone reads sockets and owns the list of
+ * connections; workers decode, run handlers and write replies; any thread
+ * may send a deferred reply.  A connection lives while anything holds a
+ * reference: the loop (while it is open), each queued or running call,
+ * each deferred call.  Its socket is closed only when the last reference
+ * goes, so a late reply can never reach a reused descriptor. */
+#ifndef FLEXFS_RPCSVC_INT_H
+#define FLEXFS_RPCSVC_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "rpcsvc.h"
+
+#define RPC_MAX_PROGRAMS    16
+#define RPC_MAX_CONNS       4096
+#define RPC_DEFAULT_RECORD  ((2u << 20) + (64u << 10))
+#define RPC_READ_CHUNK      65536
+/* A client that stops reading its replies gets this long per write. */
+#define RPC_SEND_TIMEOUT_MS 15000
+
+/* One complete record waiting for (or being served by) a worker. */
+struct rpc_call {
+    struct rpc_call *next;
+    struct rpc_conn *conn;              /* holds a reference */
+    uint8_t *buf;
+    uint32_t len;
+};
+
+struct rpc_conn {
+    struct rpc_server *srv;             /* for workers only, never after stop */
+    int fd;
+    atomic_uint refs;
+    atomic_int closed;                  /* shut down: replies are dropped */
+    struct sockaddr_storage peer;
+    socklen_t peerlen;
+
+    pthread_mutex_t wlock;              /* one reply on the wire at a time */
+
+    pthread_mutex_t lock;               /* guards the four fields below */
+    size_t pending_bytes;               /* records queued or being served */
+    unsigned pending_calls;
+    int paused;                         /* not reading: too much pending */
+    int rd_eof;                         /* peer half-closed: reply, then close */
+
+    /* Record assembly: the event loop thread only. */
+    uint8_t hdr[4];
+    unsigned hdrgot;
+    uint32_t fragleft;
+    int lastfrag;
+    uint8_t *rec;
+    size_t reclen, reccap;
+
+    struct rpc_conn *prev, *next;       /* server's list: loop thread only */
+};
+
+struct rpc_server {
+    struct rpc_server_opts opts;
+    uint32_t max_record;
+    size_t max_pending;                 /* per connection, bytes */
+    unsigned nworkers;
+
+    int lfd, epfd, evfd;
+    struct sockaddr_storage addr;       /* bound address */
+    socklen_t addrlen;
+    uint16_t port;
+
+    struct rpc_program progs[RPC_MAX_PROGRAMS];
+    unsigned nprogs;
+    int registered;
+
+    pthread_t loop_thread;
+    pthread_t *workers;
+    unsigned nstarted;                  /* workers running */
+    int loop_started;
+    atomic_int stopping;
+
+    /* The work queue. */
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    struct rpc_call *qhead, *qtail;
+    int draining;                       /* guarded by qlock: exit when empty */
+
+    /* Loop thread only (and the stopping thread after the loop ended). */
+    struct rpc_conn *conns;
+    unsigned nconns;
+    int accept_paused;
+    time_t last_warn;                   /* rate limit of flood warnings */
+};
+
+/* rpcsvc.c */
+void rpcsvc_enqueue(struct rpc_server *s, struct rpc_call *call);
+
+/* rpcsvc_conn.c */
+struct rpc_conn *conn_new(struct rpc_server *s, int fd,
+                          const struct sockaddr *peer, socklen_t peerlen);
+void conn_get(struct rpc_conn *c);
+void conn_put(struct rpc_conn *c);
+/* Reads what the socket has and queues complete records.  0: go on;
+ * 1: end of input; negative errno: broken or malformed, close it. */
+int conn_input(struct rpc_conn *c);
+/* Stops all traffic (the event loop then sees it and closes). */
+void conn_shutdown(struct rpc_conn *c);
+/* Writes one record-marked reply (buf has 4 bytes reserved in front). */
+void conn_send(struct rpc_conn *c, uint8_t *buf, size_t len);
+/* A queued call of len bytes is finished. */
+void conn_call_done(struct rpc_conn *c, size_t len);
+
+/* rpcsvc_msg.c */
+void rpcsvc_serve(struct rpc_server *s, struct rpc_call *call);
+
+/* rpcsvc_rpcb.c */
+int rpcb_reachable(void);
+
+#endif
