@@ -31,8 +31,12 @@ struct gateway_opts {
     int log_level;                      /* LOG_* */
     unsigned workers;                   /* 0: cores x 2 */
     uint32_t lease_time;                /* seconds */
+    uint32_t grace_time;                /* lock grace after a restart;
+                                           0: the lease time */
     uint32_t gc_grace;                  /* seconds */
     uint32_t block_size;                /* of the volume made on first start */
+    char *metrics;                      /* ADDR:PORT of /metrics, or NULL */
+    char *admin_hosts;                  /* hosts allowed the admin program */
 };
 
 /* What every front-end handler reaches through its program's ctx.  Set

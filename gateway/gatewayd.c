@@ -24,12 +24,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "conf.h"
 #include "gateway.h"
 #include "gc.h"
 #include "lease.h"
 #include "log.h"
+#include "metrics.h"
 #include "native.h"
+#include "nfs4.h"
 #include "rpcsvc.h"
 
 #define PROG "flexfs-gatewayd"
@@ -50,9 +53,14 @@ static const char usage_text[] =
 "      --log-file FILE   log here instead of syslog (SIGHUP reopens it)\n"
 "      --workers N       RPC worker threads (default: cores x 2)\n"
 "      --lease-time SECS client session lease (default 30)\n"
+"      --grace-time SECS after a restart, how long locks held before it\n"
+"                        are kept for their holders (default: the lease)\n"
 "      --gc-grace SECS   age of garbage blocks before deletion (default 60)\n"
 "      --block-size SIZE block size of the default volume made on first\n"
 "                        start (default 4M)\n"
+"      --metrics ADDR:PORT  serve Prometheus metrics at /metrics (default off)\n"
+"      --admin-hosts LIST  hosts (ADDR or ADDR/BITS, comma-separated) whose\n"
+"                        root may use the admin program besides this host\n"
 "      --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n";
 
@@ -75,8 +83,11 @@ static const struct option long_opts[] = {
     { "log-file", required_argument, NULL, OPT_KEY },
     { "workers", required_argument, NULL, OPT_KEY },
     { "lease-time", required_argument, NULL, OPT_KEY },
+    { "grace-time", required_argument, NULL, OPT_KEY },
     { "gc-grace", required_argument, NULL, OPT_KEY },
     { "block-size", required_argument, NULL, OPT_KEY },
+    { "metrics", required_argument, NULL, OPT_KEY },
+    { "admin-hosts", required_argument, NULL, OPT_KEY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -145,10 +156,18 @@ static int set_key(struct gateway_opts *o, const char *key, const char *val,
         rc = conf_parse_seconds(val, &o->lease_time);
         if (rc == 0 && o->lease_time == 0)
             rc = -EINVAL;
+    } else if (strcmp(key, "grace_time") == 0) {
+        rc = conf_parse_seconds(val, &o->grace_time);
     } else if (strcmp(key, "gc_grace") == 0) {
         rc = conf_parse_seconds(val, &o->gc_grace);
     } else if (strcmp(key, "block_size") == 0) {
         rc = parse_block_size(val, &o->block_size);
+    } else if (strcmp(key, "metrics") == 0) {
+        rc = conf_parse_hostport(val, host, sizeof(host), &port);
+        if (rc == 0)
+            rc = set_string(&o->metrics, val);
+    } else if (strcmp(key, "admin_hosts") == 0) {
+        rc = set_string(&o->admin_hosts, val);
     } else {
         fprintf(stderr, PROG ": %s: unknown setting '%s'\n", where, key);
         return -EINVAL;
@@ -199,6 +218,8 @@ static void opts_free(struct gateway_opts *o)
     free(o->pid_file);
     free(o->port_file);
     free(o->log_file);
+    free(o->metrics);
+    free(o->admin_hosts);
 }
 
 /* The daemon runs in "/": relative paths are made absolute first. */
@@ -479,9 +500,20 @@ struct running {
     struct rpc_server *srv;
     struct lease *lease;
     struct gc *gc;
+    struct admin *admin;
+    struct metrics_http *metrics;
+    struct rpc_program nfs4;
+    int nfs4_up;
     int pid_fd;
     int port_written;
 };
+
+/* Every served call lands in the metrics. */
+static void count_op(const struct rpc_req *req, const char *name, uint64_t ns,
+                     int ok)
+{
+    metrics_op_done(req->prog, req->proc, name, ns, ok);
+}
 
 /* Binds the address and adds the programs; serving starts later, once
  * the core they call is open. */
@@ -493,7 +525,8 @@ static int make_server(struct running *r, const struct gateway_opts *o)
 
     conf_parse_hostport(o->listen, host, sizeof(host), &port);
     struct rpc_server_opts so = { .host = host, .port = port,
-                                  .workers = o->workers };
+                                  .workers = o->workers,
+                                  .op_done = count_op };
     int rc = rpc_server_create(&so, &r->srv);
     if (rc < 0) {
         startup_error("cannot listen on %s: %s", o->listen, strerror(-rc));
@@ -501,8 +534,26 @@ static int make_server(struct running *r, const struct gateway_opts *o)
     }
     native_program(&r->gw, &prog);
     rc = rpc_server_add(r->srv, &prog);
-    if (rc < 0)
+    if (rc < 0) {
         startup_error("cannot add the native program: %s", strerror(-rc));
+        return rc;
+    }
+    char where[300];                    /* the port really bound */
+    snprintf(where, sizeof(where), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
+             *host ? host : "0.0.0.0", rpc_server_port(r->srv));
+    struct admin_opts ao = { .store_url = o->store, .meta_dir = o->meta_dir,
+                             .listen = where,
+                             .admin_hosts = o->admin_hosts,
+                             .gc_grace = o->gc_grace,
+                             .default_block_size = o->block_size };
+    rc = admin_create(&ao, &r->admin);
+    if (rc < 0) {
+        startup_error("bad admin_hosts '%s'", o->admin_hosts);
+        return rc;
+    }
+    rc = rpc_server_add(r->srv, admin_program(r->admin));
+    if (rc < 0)
+        startup_error("cannot add the admin program: %s", strerror(-rc));
     return rc;
 }
 
@@ -512,6 +563,7 @@ static int start(struct running *r, const struct gateway_opts *o,
     int rc;
 
     r->gw.opts = o;
+    metrics_init();
     if (o->pid_file) {
         /* Under the lock: a signal now finds the file known or absent. */
         pthread_mutex_lock(&sc->lock);
@@ -535,7 +587,8 @@ static int start(struct running *r, const struct gateway_opts *o,
         return rc;
     struct meta_opts mo = { .dir = o->meta_dir,
                             .default_block_size = o->block_size,
-                            .lease_secs = o->lease_time };
+                            .lease_secs = o->lease_time,
+                            .grace_secs = o->grace_time };
     rc = meta_open(&mo, &r->gw.meta);
     if (rc < 0) {
         startup_error("cannot open the metadata in %s: %s", o->meta_dir,
@@ -547,6 +600,24 @@ static int start(struct running *r, const struct gateway_opts *o,
         rc = gc_start(r->gw.meta, r->gw.store, o->gc_grace, &r->gc);
     if (rc < 0) {
         startup_error("cannot start a thread: %s", strerror(-rc));
+        return rc;
+    }
+    admin_attach(r->admin, r->gw.meta, r->gw.store, gc_run, r->gc);
+    struct nfs4_opts no = { .lease_secs = o->lease_time, .grace_secs = -1 };
+    rc = nfs4_program_init(r->gw.meta, r->gw.store, &no, &r->nfs4);
+    if (rc == 0) {
+        r->nfs4_up = 1;
+        rc = rpc_server_add(r->srv, &r->nfs4);
+    }
+    if (rc < 0) {
+        startup_error("cannot start the NFSv4 front end: %s", strerror(-rc));
+        return rc;
+    }
+    if (o->metrics &&
+        (rc = metrics_http_start(o->metrics, admin_gauges, r->admin,
+                                 &r->metrics)) < 0) {
+        startup_error("cannot serve metrics on %s: %s", o->metrics,
+                      strerror(-rc));
         return rc;
     }
     rc = rpc_server_start(r->srv);
@@ -574,6 +645,10 @@ static void stop(struct running *r, const struct gateway_opts *o)
         rpc_server_unregister(r->srv);
         rpc_server_stop(r->srv);
     }
+    if (r->nfs4_up)
+        nfs4_program_fini(&r->nfs4);
+    metrics_http_stop(r->metrics);
+    admin_destroy(r->admin);            /* its jobs use the core and gc */
     gc_stop(r->gc);
     lease_stop(r->lease);
     rpc_server_destroy(r->srv);

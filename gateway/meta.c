@@ -531,6 +531,7 @@ static void ckpt_stop(struct meta *m)
 static void meta_free(struct meta *m)
 {
     ckpt_stop(m);
+    locks_close(m);
     for (int i = 0; i < SEQ_COUNT; i++)
         if (m->seq[i])
             m->seq[i]->close(m->seq[i], 0);
@@ -572,6 +573,7 @@ int meta_open(const struct meta_opts *opts, struct meta **out)
         (rc = tx_run(m, do_format, (void *)opts)) ||
         (rc = counts_load(m)) ||
         (rc = sessions_refresh(m)) ||
+        (rc = locks_open(m, opts)) ||
         (rc = ckpt_start(m))) {
         meta_free(m);
         return rc;

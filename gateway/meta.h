@@ -74,6 +74,8 @@ struct meta_opts {
     uint32_t default_block_size;        /* for the volume made on first start */
     uint32_t lease_secs;                /* session lease */
     uint64_t cache_bytes;               /* Berkeley DB cache; 0: default */
+    uint32_t grace_secs;                /* lock grace after a restart;
+                                           0: the lease time */
 };
 
 /* Opens (creating and recovering as needed) the environment in opts->dir.
@@ -234,5 +236,132 @@ int meta_garbage_list(struct meta *m, int64_t before,
 /* Forgets garbage entries once their objects are deleted. */
 int meta_garbage_done(struct meta *m, const uint64_t *ids, uint32_t n);
 uint64_t meta_garbage_count(struct meta *m);
+
+/* ---- access (meta_xattr.c) ---- */
+/* access(2): mask of PERM_* bits as R_OK/W_OK/X_OK (0: exists), checked
+ * with mode bits and the access ACL.  0, -EACCES, -ESTALE. */
+int meta_access(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                int mask);
+
+/* ---- extended attributes (meta_xattr.c, meta_acl.c) ----
+ * Linux's rules (xattr(7)): user.* on regular files and directories only
+ * (-EPERM to set, -ENODATA to get elsewhere), read access to read and
+ * write access to change them, and on a sticky directory only its owner
+ * may change them; trusted.* for root only (others: -EPERM to set,
+ * -ENODATA to get, hidden from lists); security.* readable by all,
+ * changed by root; system.posix_acl_access and system.posix_acl_default
+ * are POSIX ACLs in the kernel's binary format (validated, -EINVAL), set
+ * by the owner or root, the access ACL kept in step with the mode (a
+ * minimal one is not stored, just the mode), the default ACL only on
+ * directories (-EACCES elsewhere); any other name -EOPNOTSUPP.  Names
+ * are counted bytes: empty or longer than 255 -ERANGE, holding a NUL
+ * -EINVAL.  Values up to META_XATTR_SIZE_MAX (-E2BIG).  Every change
+ * moves ctime and the change counter; out (if not NULL) gets the new
+ * attributes. */
+#define META_XATTR_NAME_MAX  255
+#define META_XATTR_SIZE_MAX  65536
+#define META_XATTR_LIST_MAX  65536
+#define META_XATTR_CREATE    1u         /* as XATTR_CREATE: -EEXIST */
+#define META_XATTR_REPLACE   2u         /* as XATTR_REPLACE: -ENODATA */
+
+/* Copies the value into buf and returns its length; cap 0 only returns
+ * the length; a buf too small: -ERANGE.  -ENODATA when absent. */
+int meta_getxattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                  const char *name, size_t namelen, void *buf, size_t cap);
+int meta_setxattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                  const char *name, size_t namelen, const void *value,
+                  size_t len, uint32_t flags, struct meta_attr *out);
+/* The names cr may see, each followed by a NUL, as listxattr(2): returns
+ * the length; cap 0 only returns it; -ERANGE if buf is too small,
+ * -E2BIG past META_XATTR_LIST_MAX. */
+int meta_listxattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                   char *buf, size_t cap);
+int meta_removexattr(struct meta *m, const struct meta_cred *cr,
+                     uint64_t ino, const char *name, size_t namelen,
+                     struct meta_attr *out);
+
+/* ---- advisory locks (meta_lock.c, meta_lockwait.c) ----
+ * One table for every front end: a lock taken over NFS conflicts with a
+ * FUSE mount's.  A lock is held by (session, owner, kind): the owner is
+ * whatever the front end names it by (a process's lock owner for fcntl,
+ * an open file description for flock, a hashed NFSv4 lock-owner), scoped
+ * by the session.  POSIX locks and flock locks never conflict with each
+ * other (as on Linux); an owner's own locks never conflict with it.
+ * Locks live in Berkeley DB and survive a restart.  After a restart that
+ * found locks, a grace period (meta_opts.grace_secs) grants no lock that
+ * conflicts with one held before the restart unless the request is a
+ * reclaim; locks that conflict with nothing are granted at once.  Ending
+ * a session (close, lease expiry, eviction) drops its locks and wakes
+ * whoever waited for them. */
+#define META_LOCK_UNLOCK   0u
+#define META_LOCK_READ     1u           /* shared */
+#define META_LOCK_WRITE    2u           /* exclusive */
+
+#define META_LOCK_POSIX    0u           /* byte ranges: fcntl(2), NFSv4 */
+#define META_LOCK_FLOCK    1u           /* whole file: flock(2) */
+
+#define META_LOCK_EOF      UINT64_MAX   /* end of a range "to the end" */
+#define META_LOCK_RECLAIM  1u           /* flag: re-taking a pre-restart lock */
+#define META_LOCK_QUEUED   1            /* meta_lock_wait: waiting */
+
+struct meta_lock {
+    uint32_t type;                      /* META_LOCK_READ/WRITE/UNLOCK */
+    uint32_t kind;                      /* META_LOCK_POSIX/FLOCK */
+    uint64_t start, end;                /* inclusive; flock: ignored */
+    uint64_t session, owner;
+    uint32_t pid;                       /* the holder's, for F_GETLK */
+};
+
+/* Would lk be granted?  0 if so (conflict->type set to UNLOCK), -EAGAIN
+ * with the first lock in the way in *conflict otherwise.  conflict may
+ * be NULL. */
+int meta_lock_test(struct meta *m, uint64_t ino, const struct meta_lock *lk,
+                   struct meta_lock *conflict);
+/* Takes, changes or (type UNLOCK) drops lk without waiting: POSIX ranges
+ * of one owner split and merge, a READ over the owner's WRITE downgrades
+ * it and a WRITE over its READ upgrades it, atomically.  0; -EAGAIN with
+ * *conflict; -ESTALE (no such inode or session); -EINVAL (bad type or
+ * range); -ENOLCK (too many locks). */
+int meta_lock_set(struct meta *m, uint64_t ino, const struct meta_lock *lk,
+                  uint32_t flags, struct meta_lock *conflict);
+
+/* A blocking request's way back.  done is called exactly once, from any
+ * thread and without core locks held, unless meta_lock_wait answered
+ * without queuing: 0 granted, -EINTR cancelled, -EDEADLK a deadlock
+ * formed while waiting, -ESTALE the session or inode went, -ENOTCONN
+ * alive() said the asker is gone, -ESHUTDOWN the core is closing. */
+struct meta_lock_waiter {
+    uint64_t token;                     /* with lk->session, for cancel */
+    void (*done)(void *arg, int status);
+    int (*alive)(void *arg);            /* NULL: always */
+    void *arg;
+};
+/* F_SETLKW: 0 if granted at once, META_LOCK_QUEUED if it waits (w->done
+ * will tell; nothing spins: waiters are retried, in arrival order, when a
+ * lock on the inode goes), -EDEADLK if waiting would close a cycle of
+ * owners waiting for each other, -EINTR if cancelled before it came, or
+ * another error as meta_lock_set.  Unlock requests never wait. */
+int meta_lock_wait(struct meta *m, uint64_t ino, const struct meta_lock *lk,
+                   uint32_t flags, const struct meta_lock_waiter *w);
+/* Cancels the waiting request (session, token): its done gets -EINTR.
+ * 0, or -ENOENT when none waits (it was answered, or has not come yet: a
+ * request that comes later is refused with -EINTR). */
+int meta_lock_cancel(struct meta *m, uint64_t session, uint64_t token);
+/* Drops every lock of one kind that (session, owner) holds on ino (ino 0:
+ * on every inode): POSIX close semantics, flock release, NFSv4 lock-owner
+ * release. */
+int meta_lock_release(struct meta *m, uint64_t ino, uint64_t session,
+                      uint64_t owner, uint32_t kind);
+/* How many lock records (session, owner) holds on ino (any kind). */
+int meta_lock_held(struct meta *m, uint64_t ino, uint64_t session,
+                   uint64_t owner);
+/* Visits the locks on ino (0: all), held ones first in key order, then
+ * the waiting requests; return nonzero from cb to stop. */
+typedef int (*meta_lock_visit)(void *arg, uint64_t ino,
+                               const struct meta_lock *lk, int waiting);
+int meta_lock_list(struct meta *m, uint64_t ino, meta_lock_visit cb,
+                   void *arg);
+/* Seconds of lock grace left after a restart (0: none). */
+uint32_t meta_lock_grace_left(struct meta *m);
 
 #endif

@@ -3,6 +3,7 @@
  * inode_settle, where an inode that lost its last link and last open goes. */
 #include "config.h"
 #include "meta_internal.h"
+#include "perm_acl.h"
 #include "log.h"
 
 #include <errno.h>
@@ -214,7 +215,8 @@ int inode_settle(struct tx *tx, struct inode *in)
     uint8_t key[8];
     be64_put(key, in->ino);
     if ((rc = blocks_drop_from(tx, in, 0)) ||
-        (rc = kv_del_prefix(tx, MDB_XATTRS, key, 8)))
+        (rc = kv_del_prefix(tx, MDB_XATTRS, key, 8)) ||
+        (rc = kv_del_prefix(tx, MDB_LOCKS, key, 8)))
         return rc;
     rc = kv_del(tx, MDB_INODES, key, 8);
     if (rc)
@@ -331,8 +333,11 @@ static int do_setattr(struct tx *tx, void *arg)
     if ((sa->valid & (META_SET_UID | META_SET_GID)) &&
         !(sa->valid & META_SET_MODE))
         in.mode = perm_chown_kill(in.mode);
-    if (sa->valid & META_SET_MODE)
+    if (sa->valid & META_SET_MODE) {
         in.mode = mode;
+        if ((rc = acl_chmod(tx, &in)))
+            return rc;
+    }
     if (sa->valid & META_SET_SIZE) {
         if (sa->size != in.size)
             what |= CH_MTIME;
@@ -385,15 +390,25 @@ static int make_entry(struct tx *tx, struct mk_args *a, struct inode *dir,
     if (S_ISDIR(mode) && dir->nlink >= LINK_MAX_COUNT)
         return -EMLINK;
     uint32_t nmode, uid, gid;
+    struct acl dacl = { 0, NULL };
     if (S_ISLNK(mode)) {                /* symlinks: 0777, no umask */
         nmode = mode;
         uid = a->cr->uid;
         gid = (dir->mode & S_ISGID) ? dir->gid : a->cr->gid;
     } else {
-        perm_new_inode(a->cr, &pd, mode, mk->umask, &nmode, &uid, &gid);
+        /* A default ACL on the parent takes the place of the umask. */
+        if ((rc = acl_default_of(tx, dir, &dacl)) < 0)
+            return rc;
+        perm_new_inode(a->cr, &pd, mode, rc ? 0 : mk->umask, &nmode, &uid,
+                       &gid);
     }
-    if ((rc = inode_new(tx, dir->vol, nmode, uid, gid, out)))
+    rc = inode_new(tx, dir->vol, nmode, uid, gid, out);
+    if (rc == 0)
+        rc = acl_inherit(tx, out, &dacl);
+    acl_free(&dacl);
+    if (rc)
         return rc;
+    nmode = out->mode;
     if (S_ISCHR(mode) || S_ISBLK(mode))
         out->rdev = mk->rdev;
     if (S_ISDIR(mode)) {

@@ -11,7 +11,7 @@
  *   dirseq     parent, cookie           -> ino, type, name  (readdir order)
  *   xattrs     ino, name                -> value
  *   blocks     ino, index               -> version, valid length
- *   locks      (kept for the lock table; empty for now)
+ *   locks      ino, kind, session, owner, start -> type, end, pid
  *   sessions   session                  -> volume, client, lease expiry
  *   opens      ino, session             -> open count
  *   sessopens  session, ino             -> (nothing: the reverse index)
@@ -65,6 +65,8 @@ struct meta {
     struct vol_count *vols;
     size_t nvols;
     int64_t garbage;
+
+    struct lockwait *lw;                /* lock waiters, grace (own mutex) */
 
     pthread_mutex_t ckpt_mu;            /* guards ckpt_stop */
     pthread_cond_t ckpt_cv;
@@ -271,6 +273,88 @@ int opens_add(struct tx *tx, uint64_t ino, uint64_t session);
 int session_check(struct tx *tx, uint64_t session);
 /* At start: every session's lease runs from now (clients reconnect). */
 int sessions_refresh(struct meta *m);
+
+/* ---- xattrs and ACLs (meta_xattr.c, meta_acl.c) ---- */
+struct acl;
+/* Counted-name access to one xattr record of ino: the value's length
+ * (copied when cap allows; -ERANGE when buf is too small; cap 0 only
+ * measures), -ENODATA when absent. */
+int xattr_read(struct tx *tx, uint64_t ino, const char *name, size_t nlen,
+               void *buf, size_t cap);
+int xattr_write(struct tx *tx, uint64_t ino, const char *name, size_t nlen,
+                const void *val, size_t len);
+/* 0, or -ENODATA when absent. */
+int xattr_delete(struct tx *tx, uint64_t ino, const char *name, size_t nlen);
+
+/* The POSIX ACL xattrs of in (which: ACL_NAME_ACCESS/DEFAULT). */
+int acl_xattr_get(struct tx *tx, const struct inode *in, const char *which,
+                  void *buf, size_t cap);
+/* Sets (value NULL or a bare header: removes) an ACL: the owner or root
+ * only, validated; an access ACL rewrites the mode's permission bits and
+ * is stored only if the mode cannot say it all.  Writes in back. */
+int acl_xattr_set(struct tx *tx, const struct meta_cred *cr,
+                  struct inode *in, const char *which, const void *value,
+                  size_t len);
+/* The default ACL of directory dir into *out: 1 if it has one, 0 if not. */
+int acl_default_of(struct tx *tx, const struct inode *dir, struct acl *out);
+/* A new inode inherits dacl (its parent's default ACL): in->mode is
+ * limited by it, the access ACL stored when needed, and a directory gets
+ * dacl as its own default.  Before in is first written. */
+int acl_inherit(struct tx *tx, struct inode *in, const struct acl *dacl);
+/* After a chmod: the stored access ACL (if any) follows the new mode. */
+int acl_chmod(struct tx *tx, const struct inode *in);
+
+/* ---- locks (meta_lock.c, meta_lockwait.c) ---- */
+#define LOCK_MAX_BLOCKERS 16
+
+struct lock_owner_id {
+    uint64_t session, owner;
+};
+
+/* What stands in the way of a lock request. */
+struct lock_conflicts {
+    struct meta_lock first;             /* the first lock in the way */
+    int by_grace;                       /* a pre-restart lock in grace */
+    uint32_t nblockers;                 /* distinct POSIX owners in the way */
+    struct lock_owner_id blockers[LOCK_MAX_BLOCKERS];
+};
+
+/* Inodes whose locks went in a transaction: their waiters are retried
+ * after the commit. */
+struct lock_kick {
+    uint64_t *inos;
+    size_t n, cap;
+};
+int lock_kick_add(struct lock_kick *k, uint64_t ino);
+
+/* One attempt of a lock request in its own transaction: 0 (granted, or
+ * for test_only grantable), -EAGAIN with *cf, or an error.  *released is
+ * set when the change let go of something others may wait for. */
+int lock_try(struct meta *m, uint64_t ino, const struct meta_lock *lk,
+             uint32_t flags, int test_only, struct lock_conflicts *cf,
+             int *released);
+/* Drops every lock of session (in tx), noting the inodes in k. */
+int locks_drop_session(struct tx *tx, uint64_t session, struct lock_kick *k);
+
+/* The waiter registry and the grace period (meta_lockwait.c). */
+int locks_open(struct meta *m, const struct meta_opts *o);
+void locks_close(struct meta *m);
+/* 1 if a lock held before the restart conflicts with lk while the grace
+ * period lasts (*out gets it). */
+int lock_grace_conflict(struct meta *m, uint64_t ino,
+                        const struct meta_lock *lk, struct meta_lock *out);
+/* 1 if two locks of the same kind conflict (owners, ranges, types). */
+int lock_conflicts_with(const struct meta_lock *a, const struct meta_lock *b);
+/* Retries the waiters of every inode in k (then frees k's array). */
+void lockwait_kick(struct meta *m, struct lock_kick *k);
+/* A session ended: its waiting requests end with -ESTALE. */
+void lockwait_session_gone(struct meta *m, uint64_t session);
+/* Once a second (from meta_session_expire): waiters whose asker is gone
+ * end, and the end of the grace period retries everyone. */
+void lockwait_tick(struct meta *m);
+/* Visits the waiting requests for meta_lock_list. */
+int lockwait_list(struct meta *m, uint64_t ino, meta_lock_visit cb,
+                  void *arg);
 
 /* ---- volumes (meta.c) ---- */
 int volume_by_id(struct tx *tx, uint64_t id, struct meta_volume *out);

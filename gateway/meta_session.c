@@ -204,14 +204,18 @@ int opens_has(struct tx *tx, uint64_t ino, uint64_t session)
     return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 
-/* Ends a session inside tx: its record and every open it held. */
-static int session_end(struct tx *tx, uint64_t id)
+/* Ends a session inside tx: its record, its locks (their inodes noted in
+ * kick, for waking waiters after the commit) and every open it held. */
+static int session_end(struct tx *tx, uint64_t id, struct lock_kick *kick)
 {
     uint8_t key[8];
     be64_put(key, id);
     int rc = kv_del(tx, MDB_SESSIONS, key, 8);
     if (rc)
         return rc == -ENOENT ? -ESTALE : rc;
+    kick->n = 0;                        /* this attempt's, not a retried one's */
+    if ((rc = locks_drop_session(tx, id, kick)))
+        return rc;
     /* Collect the inodes first: dropping an open edits sessopens. */
     DBC *c;
     if ((rc = kv_cursor(tx, MDB_SESSOPENS, &c)))
@@ -266,6 +270,7 @@ struct session_args {
     struct meta_volume *vol;
     uint64_t *ids;
     size_t nids, cap;
+    struct lock_kick kick;
 };
 
 static int do_session_open(struct tx *tx, void *arg)
@@ -330,13 +335,28 @@ int meta_session_renew(struct meta *m, uint64_t session)
 static int do_session_close(struct tx *tx, void *arg)
 {
     struct session_args *a = arg;
-    return session_end(tx, a->id);
+    return session_end(tx, a->id, &a->kick);
+}
+
+/* After a session ended: its waiting lock requests end, and whoever
+ * waited for its locks is retried. */
+static void session_gone(struct meta *m, struct session_args *a, int ended)
+{
+    if (ended) {
+        lockwait_session_gone(m, a->id);
+        lockwait_kick(m, &a->kick);
+    } else {
+        free(a->kick.inos);
+    }
+    a->kick = (struct lock_kick){ NULL, 0, 0 };
 }
 
 int meta_session_close(struct meta *m, uint64_t session)
 {
     struct session_args a = { .id = session };
-    return tx_run(m, do_session_close, &a);
+    int rc = tx_run(m, do_session_close, &a);
+    session_gone(m, &a, rc == 0);
+    return rc;
 }
 
 /* Visits every session; fn may rewrite the current record (DB_CURRENT). */
@@ -406,7 +426,7 @@ static int do_expire_one(struct tx *tx, void *arg)
         return rc;
     if (s.expiry >= a->now)
         return 0;
-    rc = session_end(tx, a->id);
+    rc = session_end(tx, a->id, &a->kick);
     return rc ? rc : 1;
 }
 
@@ -419,6 +439,7 @@ int meta_session_expire(struct meta *m, int64_t now)
     for (size_t i = 0; i < a.nids && rc >= 0; i++) {
         struct session_args one = { .id = a.ids[i], .now = now };
         rc = tx_run(m, do_expire_one, &one);
+        session_gone(m, &one, rc > 0);
         if (rc > 0) {
             log_info("meta: session %llu expired",
                      (unsigned long long)a.ids[i]);
@@ -426,6 +447,7 @@ int meta_session_expire(struct meta *m, int64_t now)
         }
     }
     free(a.ids);
+    lockwait_tick(m);
     return rc < 0 ? rc : ended;
 }
 

@@ -13,6 +13,7 @@
 
 #include "flexfs_prot.h"
 #include "log.h"
+#include "native_posix.h"
 
 /* Space reported by STATFS for a store without a capacity (S3). */
 #define UNLIMITED_BYTES (1ull << 50)
@@ -54,6 +55,11 @@ static void attr_out(fx_attr *o, const struct meta_attr *a)
     time_out(&o->mtime, &a->mtime);
     time_out(&o->ctime, &a->ctime);
     o->change = a->change;
+}
+
+void native_attr_out(fx_attr *o, const struct meta_attr *a)
+{
+    attr_out(o, a);
 }
 
 static int settime_in(struct meta_settime *o, const fx_settime *t)
@@ -618,6 +624,22 @@ static const struct rpc_proc native_procs[] = {
     PROC(FXPROC_OPEN, "OPEN", fx_open_args, fx_attr_res, fx_open),
     PROC(FXPROC_RELEASE, "RELEASE", fx_release_args, fx_status_res,
          fx_release),
+    /* native_posix.c */
+    PROC(FXPROC_ACCESS, "ACCESS", fx_access_args, fx_status_res, fx_access),
+    PROC(FXPROC_GETXATTR, "GETXATTR", fx_xattr_args, fx_getxattr_res,
+         fx_getxattr),
+    PROC(FXPROC_SETXATTR, "SETXATTR", fx_setxattr_args, fx_attr_res,
+         fx_setxattr),
+    PROC(FXPROC_LISTXATTR, "LISTXATTR", fx_getattr_args, fx_listxattr_res,
+         fx_listxattr),
+    PROC(FXPROC_REMOVEXATTR, "REMOVEXATTR", fx_xattr_args, fx_attr_res,
+         fx_removexattr),
+    PROC(FXPROC_GETLK, "GETLK", fx_lock_args, fx_getlk_res, fx_getlk),
+    PROC(FXPROC_SETLK, "SETLK", fx_setlk_args, fx_status_res, fx_setlk),
+    PROC(FXPROC_LOCK_CANCEL, "LOCK_CANCEL", fx_lock_cancel_args,
+         fx_status_res, fx_lock_cancel),
+    PROC(FXPROC_LOCK_RELEASE, "LOCK_RELEASE", fx_lock_release_args,
+         fx_status_res, fx_lock_release),
 };
 
 void native_program(struct gateway *gw, struct rpc_program *out)

@@ -1,11 +1,16 @@
-/* perm.c - access decisions of the metadata core (see perm.h): mode bits,
- * the sticky bit, chmod/chown/utimes rules and setuid/setgid clearing, as
- * Linux applies them to local file systems. */
+/* perm.c - access decisions of the metadata core (see perm.h): mode bits
+ * and POSIX access ACLs, the sticky bit, chmod/chown/utimes rules and
+ * setuid/setgid clearing, as Linux applies them to local file systems. */
 #include "config.h"
 #include "perm.h"
+#include "perm_acl.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+
+/* Most ACLs fit here; a longer one is read into the heap. */
+#define ACL_STACK_BYTES 512
 
 int perm_is_root(const struct meta_cred *cr)
 {
@@ -23,9 +28,7 @@ int perm_in_group(const struct meta_cred *cr, uint32_t gid)
     return 0;
 }
 
-/* The rwx bits (as PERM_*) that the mode grants cr.  This is the class
- * selection an access ACL (n->acl, "system.posix_acl_access") replaces:
- * owner, named users and groups under the mask, then other. */
+/* The rwx bits (as PERM_*) that the mode grants cr. */
 static int mode_grants(const struct meta_cred *cr, const struct perm_node *n)
 {
     if (cr->uid == n->uid)
@@ -33,6 +36,36 @@ static int mode_grants(const struct meta_cred *cr, const struct perm_node *n)
     if (perm_in_group(cr, n->gid))
         return (n->mode >> 3) & 7;
     return n->mode & 7;
+}
+
+/* The access ACL's verdict: 0, -EACCES, or -EAGAIN when the inode has
+ * none (the mode decides).  As Linux's acl_permission_check(), only a
+ * non-empty group class sends the check to the ACL. */
+static int acl_check(const struct meta_cred *cr, const struct perm_node *n,
+                     int want)
+{
+    if (!n->acl || cr->uid == n->uid || !(n->mode & S_IRWXG))
+        return -EAGAIN;
+    uint8_t small[ACL_STACK_BYTES];
+    void *buf = small;
+    int len = n->acl(n->acl_arg, n->ino, ACL_NAME_ACCESS, buf, sizeof(small));
+    if (len == -ERANGE) {
+        buf = malloc(65536);
+        if (!buf)
+            return -ENOMEM;
+        len = n->acl(n->acl_arg, n->ino, ACL_NAME_ACCESS, buf, 65536);
+    }
+    int rc;
+    if (len == -ENODATA)
+        rc = -EAGAIN;
+    else if (len < 0)
+        rc = len;
+    else
+        rc = acl_permission(cr, n->uid, n->gid, n->mode, buf, (size_t)len,
+                            want);
+    if (buf != small)
+        free(buf);
+    return rc;
 }
 
 int perm_access(const struct meta_cred *cr, const struct perm_node *n,
@@ -46,6 +79,9 @@ int perm_access(const struct meta_cred *cr, const struct perm_node *n,
             return -EACCES;
         return 0;
     }
+    int rc = acl_check(cr, n, want);
+    if (rc != -EAGAIN)
+        return rc;
     return (mode_grants(cr, n) & want) == want ? 0 : -EACCES;
 }
 

@@ -5,8 +5,10 @@
  * owner, group and mode of the inodes involved and returns 0 or a negative
  * errno (or a computed mode).  It never touches Berkeley DB.  POSIX ACLs
  * plug in through perm_node.acl: when an inode has an access ACL, the
- * access check consults it instead of the group class of the mode bits,
- * and perm_create_mode() is where a parent's default ACL replaces umask. */
+ * access check of anyone but the owner consults it (perm_acl.h) instead
+ * of the group class of the mode bits.  A parent's default ACL replaces
+ * the umask of perm_new_inode (the caller passes umask 0 and applies
+ * acl_create_masq). */
 #ifndef FLEXFS_PERM_H
 #define FLEXFS_PERM_H
 

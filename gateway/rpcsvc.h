@@ -72,6 +72,11 @@ struct rpc_server_opts {
     uint16_t port;                      /* 0: ephemeral */
     unsigned workers;                   /* 0: cores x 2 */
     uint32_t max_record;                /* largest call accepted, bytes */
+    /* Optional: called after each call's reply (or defer) with the time
+     * from decoded call to encoded reply and whether its status was 0
+     * (metrics).  Results all start with their status. */
+    void (*op_done)(const struct rpc_req *req, const char *name,
+                    uint64_t ns, int ok);
 };
 
 int rpc_server_create(const struct rpc_server_opts *opts,

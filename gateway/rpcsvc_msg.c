@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -211,6 +212,8 @@ static void call_proc(struct rpc_conn *c, XDR *x, struct rpc_req *req,
         reply_accepted(c, req->xid, GARBAGE_ARGS, 0, 0);
         goto out;
     }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     enum rpc_verdict v = pr->handler(req, args, res);
     xdr_free(pr->xdr_args, args);
     switch (v) {
@@ -230,6 +233,15 @@ static void call_proc(struct rpc_conn *c, XDR *x, struct rpc_req *req,
     default:
         reply_accepted(c, req->xid, SYSTEM_ERR, 0, 0);
         break;
+    }
+    if (c->srv->opts.op_done) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        uint64_t ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+                      (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+        int ok = (v == RPC_REPLY || v == RPC_DEFER) &&
+                 (pr->res_size < sizeof(int) || *(const int *)res == 0);
+        c->srv->opts.op_done(req, pr->name, ns, ok);
     }
     xdr_free(pr->xdr_res, res);
 out:

@@ -232,7 +232,7 @@ def case_unknown_program():
 
 def case_unknown_procedure():
     s = connect()
-    for proc in (23, 999, 0xFFFFFFFF):
+    for proc in (500, 999, 0xFFFFFFFF):
         xid, body = call(FLEXFS_PROG, 1, proc)
         r = roundtrip(s, xid, body)
         check(r.stat == MSG_ACCEPTED and r.accept == PROC_UNAVAIL,

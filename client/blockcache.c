@@ -1,0 +1,238 @@
+/* blockcache.c - the LRU block cache (see blockcache.h).
+ *
+ * One mutex guards the hash table, the LRU list and the byte count; data
+ * is loaded outside it.  An entry being loaded is in the table with state
+ * LOADING so that other readers of the same key wait for it instead of
+ * loading it again.  Entries in use (refs > 0) are never evicted; the
+ * cache may overshoot its budget by what is in use. */
+#include "config.h"
+#include "blockcache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { B_LOADING = 1, B_READY = 2 };
+
+#define NBUCKETS 16384u
+#define ENTRY_OVERHEAD 128u
+
+struct bcache {
+    pthread_mutex_t lock;
+    pthread_cond_t loaded;      /* a LOADING entry finished */
+    struct bentry *buckets[NBUCKETS];
+    struct bentry lru;          /* sentinel: lnext = most recent */
+    uint64_t bytes, max_bytes;
+    uint64_t hits, misses;
+};
+
+static unsigned bucket_of(const struct bkey *k)
+{
+    uint64_t h = k->ino * 0x9e3779b97f4a7c15ull;
+    h ^= k->index * 0xc2b2ae3d27d4eb4full;
+    h ^= k->ver * 0x165667b19e3779f9ull;
+    h ^= h >> 29;
+    return (unsigned)(h % NBUCKETS);
+}
+
+static int key_eq(const struct bkey *a, const struct bkey *b)
+{
+    return a->ino == b->ino && a->index == b->index && a->ver == b->ver;
+}
+
+int bcache_create(uint64_t max_bytes, struct bcache **out)
+{
+    struct bcache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->loaded, NULL);
+    c->lru.lnext = c->lru.lprev = &c->lru;
+    c->max_bytes = max_bytes;
+    *out = c;
+    return 0;
+}
+
+void bcache_destroy(struct bcache *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < NBUCKETS; i++) {
+        struct bentry *e = c->buckets[i];
+        while (e) {
+            struct bentry *n = e->hnext;
+            free(e->data);
+            free(e);
+            e = n;
+        }
+    }
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->loaded);
+    free(c);
+}
+
+static struct bentry *find(struct bcache *c, const struct bkey *k)
+{
+    for (struct bentry *e = c->buckets[bucket_of(k)]; e; e = e->hnext)
+        if (key_eq(&e->k, k))
+            return e;
+    return NULL;
+}
+
+static void lru_unlink(struct bentry *e)
+{
+    e->lprev->lnext = e->lnext;
+    e->lnext->lprev = e->lprev;
+}
+
+static void lru_front(struct bcache *c, struct bentry *e)
+{
+    e->lnext = c->lru.lnext;
+    e->lprev = &c->lru;
+    c->lru.lnext->lprev = e;
+    c->lru.lnext = e;
+}
+
+static void unhash(struct bcache *c, struct bentry *e)
+{
+    struct bentry **pp = &c->buckets[bucket_of(&e->k)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    lru_unlink(e);
+    c->bytes -= e->len + ENTRY_OVERHEAD;
+}
+
+static void evict(struct bcache *c)
+{
+    struct bentry *e = c->lru.lprev;
+    while (c->bytes > c->max_bytes && e != &c->lru) {
+        struct bentry *prev = e->lprev;
+        if (e->refs == 0 && e->state == B_READY) {
+            unhash(c, e);
+            free(e->data);
+            free(e);
+        }
+        e = prev;
+    }
+}
+
+static struct bentry *add(struct bcache *c, const struct bkey *k,
+                          char *data, uint32_t len, int state)
+{
+    struct bentry *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->k = *k;
+    e->data = data;
+    e->len = len;
+    e->state = state;
+    unsigned b = bucket_of(k);
+    e->hnext = c->buckets[b];
+    c->buckets[b] = e;
+    lru_front(c, e);
+    c->bytes += len + ENTRY_OVERHEAD;
+    return e;
+}
+
+int bcache_get(struct bcache *c, const struct bkey *k, uint32_t len,
+               bcache_load_fn load, void *arg, struct bentry **out)
+{
+    pthread_mutex_lock(&c->lock);
+    struct bentry *e;
+    for (;;) {
+        e = find(c, k);
+        if (!e)
+            break;
+        if (e->state == B_LOADING) {
+            pthread_cond_wait(&c->loaded, &c->lock);
+            continue;
+        }
+        if (e->len >= len) {
+            e->refs++;
+            lru_unlink(e);
+            lru_front(c, e);
+            c->hits++;
+            pthread_mutex_unlock(&c->lock);
+            *out = e;
+            return 0;
+        }
+        /* A shorter copy (loaded for a shorter valid length): replace. */
+        if (e->refs) {
+            pthread_mutex_unlock(&c->lock);
+            return -EAGAIN;
+        }
+        unhash(c, e);
+        free(e->data);
+        free(e);
+    }
+    c->misses++;
+    char *data = malloc(len ? len : 1);
+    e = data ? add(c, k, data, len, B_LOADING) : NULL;
+    if (!e) {
+        free(data);
+        pthread_mutex_unlock(&c->lock);
+        return -ENOMEM;
+    }
+    e->refs = 1;
+    pthread_mutex_unlock(&c->lock);
+
+    int rc = load(arg, k, e->data, len);
+
+    pthread_mutex_lock(&c->lock);
+    if (rc < 0) {
+        unhash(c, e);
+        free(e->data);
+        free(e);
+        e = NULL;
+    } else {
+        e->state = B_READY;
+        evict(c);
+    }
+    pthread_cond_broadcast(&c->loaded);
+    pthread_mutex_unlock(&c->lock);
+    *out = e;
+    return rc < 0 ? rc : 0;
+}
+
+void bcache_release(struct bcache *c, struct bentry *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&c->lock);
+    e->refs--;
+    if (e->refs == 0 && c->bytes > c->max_bytes)
+        evict(c);
+    pthread_mutex_unlock(&c->lock);
+}
+
+int bcache_has(struct bcache *c, const struct bkey *k, uint32_t len)
+{
+    pthread_mutex_lock(&c->lock);
+    struct bentry *e = find(c, k);
+    int has = e && (e->state == B_LOADING || e->len >= len);
+    pthread_mutex_unlock(&c->lock);
+    return has;
+}
+
+void bcache_insert(struct bcache *c, const struct bkey *k, char *data,
+                   uint32_t len)
+{
+    pthread_mutex_lock(&c->lock);
+    if (find(c, k) || len + (uint64_t)ENTRY_OVERHEAD > c->max_bytes ||
+        !add(c, k, data, len, B_READY))
+        free(data);
+    else
+        evict(c);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void bcache_stats(struct bcache *c, struct bcache_stats *out)
+{
+    pthread_mutex_lock(&c->lock);
+    out->hits = c->hits;
+    out->misses = c->misses;
+    out->bytes = c->bytes;
+    pthread_mutex_unlock(&c->lock);
+}

@@ -1,0 +1,50 @@
+/* blockcache.h - a memory LRU cache of block versions, keyed by (inode,
+ * block index, version).  Versions are immutable, so an entry never goes
+ * stale; only the block map decides which version a reader wants.
+ * Concurrent misses on one key load it once. */
+#ifndef FLEXFS_CLIENT_BLOCKCACHE_H
+#define FLEXFS_CLIENT_BLOCKCACHE_H
+
+#include <stdint.h>
+
+struct bcache;
+
+struct bkey {
+    uint64_t ino, index, ver;
+};
+
+/* A cached block: data holds len bytes.  Read-only for callers. */
+struct bentry {
+    struct bkey k;
+    char *data;
+    uint32_t len;
+    /* private */
+    int state;
+    unsigned refs;
+    struct bentry *hnext, *lprev, *lnext;
+};
+
+/* Fills buf with the first len bytes of the block; 0 or -errno. */
+typedef int (*bcache_load_fn)(void *arg, const struct bkey *k, char *buf,
+                              uint32_t len);
+
+int bcache_create(uint64_t max_bytes, struct bcache **out);
+void bcache_destroy(struct bcache *c);
+/* A referenced entry with at least len bytes, loaded with load() on this
+ * thread if missing.  Release it with bcache_release. */
+int bcache_get(struct bcache *c, const struct bkey *k, uint32_t len,
+               bcache_load_fn load, void *arg, struct bentry **out);
+void bcache_release(struct bcache *c, struct bentry *e);
+/* Is the key cached or being loaded with at least len bytes? */
+int bcache_has(struct bcache *c, const struct bkey *k, uint32_t len);
+/* Adds a block we already have (takes ownership of data, a malloc'd
+ * buffer).  Frees data if the key is there already. */
+void bcache_insert(struct bcache *c, const struct bkey *k, char *data,
+                   uint32_t len);
+
+struct bcache_stats {
+    uint64_t hits, misses, bytes;
+};
+void bcache_stats(struct bcache *c, struct bcache_stats *out);
+
+#endif

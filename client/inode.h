@@ -1,0 +1,86 @@
+/* inode.h - what the client keeps per inode: the kernel's lookup count,
+ * opens in this mount, the last attributes from the gateway, the cached
+ * block map, read-ahead state and (for writeback.c) dirty blocks.
+ *
+ * Lock order: the table lock before an fnode's lock; an fnode's lock
+ * before the write-back lock. */
+#ifndef FLEXFS_CLIENT_INODE_H
+#define FLEXFS_CLIENT_INODE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "rpcpool.h"
+#include "flexfs_prot.h"
+
+struct client;
+struct itable;
+struct mapchunk;
+struct dblock;
+
+/* A block as the map says: version 0 is a hole. */
+struct mapent {
+    uint64_t ver;
+    uint32_t len;
+};
+
+struct fnode {
+    uint64_t ino;                   /* the gateway's inode number */
+    struct fnode *hnext;            /* table chain (table lock) */
+    uint64_t nlookup;               /* kernel references (table lock) */
+    unsigned refs;                  /* threads using it (table lock) */
+
+    pthread_mutex_t lock;           /* guards everything below */
+    pthread_cond_t cond;            /* a busy block finished */
+    unsigned opens;                 /* open handles in this mount */
+    struct rpc_cred open_cred;      /* to open it again after recovery */
+    int have_attr;
+    fx_attr attr;                   /* newest attributes seen */
+    int kcache_known;               /* the kernel's pages match ... */
+    uint64_t kcache_change;         /* ... this change counter */
+    struct mapchunk *map;           /* cached block map chunks */
+    uint64_t map_gen;               /* moves when the map is dropped */
+    uint64_t ra_next;               /* offset a sequential read goes on at */
+    uint64_t ra_upto;               /* read-ahead issued below this block */
+
+    /* write-back state, owned by writeback.c */
+    struct dblock *dirty;           /* dirty and busy blocks */
+    unsigned ndirty, nbusy;
+    uint64_t dirty_end;             /* end of uncommitted writes */
+    struct timespec wtime;          /* time of the last write */
+    struct rpc_cred wcred;          /* who wrote last */
+    int wb_queued;                  /* on the flush queue (wb lock) */
+    int wb_all;                     /* queued to flush everything */
+    struct fnode *wb_next;          /* flush queue link (wb lock) */
+};
+
+int itable_create(struct itable **out);
+void itable_destroy(struct itable *t);
+/* The fnode of ino, made if new; with a reference for the caller. */
+struct fnode *fnode_get(struct itable *t, uint64_t ino);
+/* The fnode of ino if it exists, referenced; else NULL. */
+struct fnode *fnode_find(struct itable *t, uint64_t ino);
+void fnode_hold(struct itable *t, struct fnode *fn);
+void fnode_put(struct itable *t, struct fnode *fn);
+/* The kernel took one more reference (an entry reply). */
+void fnode_lookup_inc(struct itable *t, struct fnode *fn);
+void fnode_forget(struct itable *t, uint64_t ino, uint64_t n);
+/* Calls cb for every fnode (referenced during the call). */
+void itable_foreach(struct itable *t, void (*cb)(struct fnode *, void *),
+                    void *arg);
+
+/* Takes in attributes from a gateway reply (fn->lock held).  Older ones
+ * (smaller change counter) are ignored; a changed counter drops the
+ * cached block map. */
+void fnode_set_attr(struct fnode *fn, const fx_attr *a);
+/* Drops the cached block map (fn->lock held). */
+void fnode_map_drop(struct fnode *fn);
+/* The map entries of blocks [first, first + n), loaded from the gateway
+ * as needed; *gen gets the map generation they belong to.  Takes and
+ * releases fn->lock itself. */
+int fnode_map_get(struct client *cl, struct fnode *fn,
+                  const struct rpc_cred *cr, uint64_t first, uint32_t n,
+                  struct mapent *out, uint64_t *gen);
+
+#endif

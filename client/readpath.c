@@ -1,0 +1,186 @@
+/* readpath.c - the read side of the data path (see readpath.h).
+ *
+ * Which version of a block to read is decided under fn->lock together
+ * with the dirty overlay: if the map moved while we fetched (our own
+ * commit, or an invalidation), the read starts over, so a reader never
+ * mixes an old version with the loss of the dirty bytes that replaced
+ * it. */
+#include "config.h"
+#include "readpath.h"
+#include "blockcache.h"
+#include "blockio.h"
+#include "client.h"
+#include "inode.h"
+#include "log.h"
+#include "session.h"
+#include "writeback.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_TRIES 16
+
+static uint64_t file_size(struct fnode *fn)
+{
+    return fn->attr.size > fn->dirty_end ? fn->attr.size : fn->dirty_end;
+}
+
+/* Starts fetching the blocks after `last` that a sequential reader will
+ * want next. */
+static void read_ahead(struct client *cl, struct fnode *fn,
+                       const struct rpc_cred *cr, uint64_t last)
+{
+    uint32_t bs = session_volume(cl->sess)->block_size;
+    uint64_t window = cl->opts.readahead / bs;
+    if (window == 0)
+        return;
+    pthread_mutex_lock(&fn->lock);
+    uint64_t size = file_size(fn);
+    uint64_t from = last + 1;
+    if (fn->ra_upto > from)
+        from = fn->ra_upto;
+    uint64_t to = last + 1 + window;                /* exclusive */
+    uint64_t nblocks = (size + bs - 1) / bs;
+    if (to > nblocks)
+        to = nblocks;
+    if (from < to)
+        fn->ra_upto = to;
+    pthread_mutex_unlock(&fn->lock);
+    if (from >= to)
+        return;
+    uint32_t n = (uint32_t)(to - from);
+    struct mapent *ents = malloc(n * sizeof(*ents));
+    uint64_t gen;
+    if (ents && fnode_map_get(cl, fn, cr, from, n, ents, &gen) == 0)
+        for (uint32_t i = 0; i < n; i++)
+            blockio_prefetch(cl, fn->ino, from + i, ents[i].ver,
+                             ents[i].len);
+    free(ents);
+}
+
+/* One attempt: 0, 1 to start over, or a negative errno. */
+static int read_once(struct client *cl, struct fnode *fn,
+                     const struct rpc_cred *cr, uint64_t off, size_t size,
+                     char *buf, size_t *got)
+{
+    uint32_t bs = session_volume(cl->sess)->block_size;
+    pthread_mutex_lock(&fn->lock);
+    uint64_t fsize = file_size(fn);
+    pthread_mutex_unlock(&fn->lock);
+    if (off >= fsize) {
+        *got = 0;
+        return 0;
+    }
+    uint64_t end = off + size < fsize ? off + size : fsize;
+    uint64_t first = off / bs, last = (end - 1) / bs;
+    uint32_t nb = (uint32_t)(last - first + 1);
+    struct mapent *ents = calloc(nb, sizeof(*ents));
+    struct bio_req *reqs = calloc(nb, sizeof(*reqs));
+    if (!ents || !reqs) {
+        free(ents);
+        free(reqs);
+        return -ENOMEM;
+    }
+    uint64_t gen;
+    int rc = fnode_map_get(cl, fn, cr, first, nb, ents, &gen);
+    size_t nreq = 0;
+    if (rc == 0) {
+        for (uint32_t i = 0; i < nb; i++)
+            if (ents[i].ver && ents[i].len) {
+                reqs[nreq] = (struct bio_req){ .ino = fn->ino,
+                    .index = first + i, .ver = ents[i].ver,
+                    .len = ents[i].len };
+                nreq++;
+            }
+        rc = blockio_fetch_many(cl, reqs, nreq);
+    }
+    if (rc == -ENOENT) {
+        /* A version that is gone from the store: our map is older than
+         * a garbage collection.  Ask the gateway again. */
+        pthread_mutex_lock(&fn->lock);
+        fnode_map_drop(fn);
+        pthread_mutex_unlock(&fn->lock);
+        rc = 1;
+    }
+    if (rc == 0) {
+        size_t r = 0;
+        for (uint32_t i = 0; i < nb; i++) {
+            uint64_t bstart = (first + i) * bs;
+            uint64_t s = off > bstart ? off : bstart;
+            uint64_t e = end < bstart + bs ? end : bstart + bs;
+            char *dst = buf + (s - off);
+            uint32_t from = (uint32_t)(s - bstart);
+            uint32_t to = (uint32_t)(e - bstart);
+            uint32_t valid = 0;
+            const char *data = NULL;
+            if (r < nreq && reqs[r].index == first + i) {
+                valid = ents[i].len;
+                data = reqs[r].e->data;
+                r++;
+            }
+            if (valid > to)
+                valid = to;
+            if (valid > from) {
+                memcpy(dst, data + from, valid - from);
+                memset(dst + (valid - from), 0, to - valid);
+            } else {
+                memset(dst, 0, to - from);
+            }
+        }
+        pthread_mutex_lock(&fn->lock);
+        if (fn->map_gen != gen) {
+            rc = 1;
+        } else {
+            for (uint32_t i = 0; i < nb; i++) {
+                uint64_t bstart = (first + i) * bs;
+                uint64_t s = off > bstart ? off : bstart;
+                uint64_t e = end < bstart + bs ? end : bstart + bs;
+                wb_overlay(fn, first + i, (uint32_t)(s - bstart),
+                           (uint32_t)(e - bstart), buf + (s - off));
+            }
+            *got = end - off;
+        }
+        pthread_mutex_unlock(&fn->lock);
+    }
+    for (size_t i = 0; i < nreq; i++)
+        blockio_release(cl, reqs[i].e);
+    free(reqs);
+    free(ents);
+    return rc;
+}
+
+int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
+            uint64_t off, size_t size, char **out, size_t *got)
+{
+    *out = NULL;
+    *got = 0;
+    char *buf = malloc(size ? size : 1);
+    if (!buf)
+        return -ENOMEM;
+    int rc = 1;
+    for (int tries = 0; rc == 1 && tries < READ_TRIES; tries++)
+        rc = read_once(cl, fn, cr, off, size, buf, got);
+    if (rc == 1) {
+        log_warn("inode %llu: read kept racing with writes",
+                 (unsigned long long)fn->ino);
+        rc = -EIO;
+    }
+    if (rc < 0) {
+        free(buf);
+        return rc == -ENOENT ? -EIO : rc;
+    }
+    *out = buf;
+
+    /* Sequential: the read starts where the last one ended. */
+    uint32_t bs = session_volume(cl->sess)->block_size;
+    pthread_mutex_lock(&fn->lock);
+    int sequential = off == fn->ra_next || off == 0;
+    fn->ra_next = off + *got;
+    if (!sequential)
+        fn->ra_upto = 0;
+    pthread_mutex_unlock(&fn->lock);
+    if (sequential && *got)
+        read_ahead(cl, fn, cr, (off + *got - 1) / bs);
+    return 0;
+}

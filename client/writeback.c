@@ -1,0 +1,781 @@
+/* writeback.c - dirty data, background flushers and the commit protocol
+ * (see writeback.h).
+ *
+ * A dirty block is DIRTY (writers may add to it) or busy (a flush is
+ * uploading it; writers to it wait on fn->cond).  Its buffer holds only
+ * the bytes this client wrote, named by its ranges: the merge onto the
+ * current version happens at upload time, so the same code serves the
+ * first upload and the re-merge after a conflict.
+ *
+ * The write-back lock guards the room count, the flush queue and the
+ * fnodes' wb_queued/wb_all/wb_next fields.  It is taken after fn->lock,
+ * never before. */
+#include "config.h"
+#include "writeback.h"
+#include "blockcache.h"
+#include "blockio.h"
+#include "client.h"
+#include "inode.h"
+#include "log.h"
+#include "ranges.h"
+#include "rpcpool.h"
+#include "session.h"
+#include "tpool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMMIT_TRIES 32
+#define DIRTY_EXPIRE_SECS 30    /* dirty data older than this is flushed */
+#define SCAN_SECS 5
+
+struct dblock {
+    uint64_t index;
+    char *buf;                  /* block-sized; only ranges are valid */
+    struct ranges r;
+    int busy;
+    struct dblock *next;
+};
+
+struct wb {
+    struct client *cl;
+    pthread_mutex_t lock;
+    pthread_cond_t work;        /* the queue has fnodes */
+    pthread_cond_t room;        /* dirty bytes went down, or a flush failed */
+    uint64_t bytes, limit;      /* dirty and busy buffers */
+    uint64_t failures;          /* flushes that failed, ever */
+    struct fnode *head, *tail;  /* flush queue */
+    int stopping;
+    time_t last_scan;           /* CLOCK_MONOTONIC seconds */
+    unsigned nthreads;
+    pthread_t *threads;
+};
+
+static uint32_t block_size(struct client *cl)
+{
+    return session_volume(cl->sess)->block_size;
+}
+
+static struct dblock *dfind(struct fnode *fn, uint64_t index)
+{
+    for (struct dblock *d = fn->dirty; d; d = d->next)
+        if (d->index == index)
+            return d;
+    return NULL;
+}
+
+int wb_dirty(const struct fnode *fn)
+{
+    return fn->ndirty || fn->nbusy;
+}
+
+void wb_overlay(struct fnode *fn, uint64_t index, uint32_t from, uint32_t to,
+                char *dst)
+{
+    struct dblock *d = dfind(fn, index);
+    if (!d)
+        return;
+    for (uint32_t i = 0; i < d->r.n; i++) {
+        uint32_t s = d->r.v[i].s > from ? d->r.v[i].s : from;
+        uint32_t e = d->r.v[i].e < to ? d->r.v[i].e : to;
+        if (s < e)
+            memcpy(dst + (s - from), d->buf + s, e - s);
+    }
+}
+
+/* ---- the flush queue ---- */
+
+static void queue_fnode(struct client *cl, struct fnode *fn, int all)
+{
+    struct wb *w = cl->wb;
+    /* The queue holds a reference, taken before a flusher can see fn. */
+    fnode_hold(cl->inodes, fn);
+    int queued = 0;
+    pthread_mutex_lock(&w->lock);
+    if (all)
+        fn->wb_all = 1;
+    if (!fn->wb_queued && !w->stopping) {
+        fn->wb_queued = 1;
+        fn->wb_next = NULL;
+        if (w->tail)
+            w->tail->wb_next = fn;
+        else
+            w->head = fn;
+        w->tail = fn;
+        queued = 1;
+        pthread_cond_signal(&w->work);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (!queued)
+        fnode_put(cl->inodes, fn);
+}
+
+static void release_room(struct wb *w, uint64_t bytes, int failed)
+{
+    pthread_mutex_lock(&w->lock);
+    w->bytes -= bytes;
+    if (failed)
+        w->failures++;
+    pthread_cond_broadcast(&w->room);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Takes room for one more dirty block if there is some (a mount with no
+ * dirty data may always take one). */
+static int take_room(struct wb *w, uint32_t bs)
+{
+    pthread_mutex_lock(&w->lock);
+    int ok = w->bytes == 0 || w->bytes + bs <= w->limit;
+    if (ok)
+        w->bytes += bs;
+    pthread_mutex_unlock(&w->lock);
+    return ok;
+}
+
+static void queue_if_dirty(struct fnode *fn, void *arg)
+{
+    struct client *cl = arg;
+    pthread_mutex_lock(&fn->lock);
+    int dirty = fn->ndirty > 0;
+    pthread_mutex_unlock(&fn->lock);
+    if (dirty)
+        queue_fnode(cl, fn, 1);
+}
+
+/* Waits until there is room for a block, pushing dirty data out.  Gives
+ * up with -EIO when flushes fail meanwhile. */
+static int wait_room(struct client *cl, uint32_t bs)
+{
+    struct wb *w = cl->wb;
+    itable_foreach(cl->inodes, queue_if_dirty, cl);
+    pthread_mutex_lock(&w->lock);
+    uint64_t failures = w->failures;
+    int rc = 0;
+    while (w->bytes != 0 && w->bytes + bs > w->limit) {
+        if (w->failures != failures) {
+            rc = -EIO;
+            break;
+        }
+        pthread_cond_wait(&w->room, &w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* ---- writes ---- */
+
+int wb_write(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
+             uint64_t off, const char *buf, size_t len)
+{
+    uint32_t bs = block_size(cl);
+    size_t pos = 0;
+    int full = 0, rc = 0;
+    pthread_mutex_lock(&fn->lock);
+    while (pos < len) {
+        uint64_t abs = off + pos;
+        uint64_t index = abs / bs;
+        uint32_t boff = (uint32_t)(abs % bs);
+        size_t n = len - pos;
+        if (n > bs - boff)
+            n = bs - boff;
+        struct dblock *d = dfind(fn, index);
+        if (d && d->busy) {
+            pthread_cond_wait(&fn->cond, &fn->lock);
+            continue;
+        }
+        if (!d) {
+            if (!take_room(cl->wb, bs)) {
+                pthread_mutex_unlock(&fn->lock);
+                rc = wait_room(cl, bs);
+                pthread_mutex_lock(&fn->lock);
+                if (rc < 0)
+                    break;
+                continue;
+            }
+            d = calloc(1, sizeof(*d));
+            char *b = malloc(bs);
+            if (!d || !b) {
+                free(d);
+                free(b);
+                release_room(cl->wb, bs, 0);
+                rc = -ENOMEM;
+                break;
+            }
+            d->index = index;
+            d->buf = b;
+            d->next = fn->dirty;
+            fn->dirty = d;
+            fn->ndirty++;
+        }
+        memcpy(d->buf + boff, buf + pos, n);
+        rc = ranges_add(&d->r, boff, boff + (uint32_t)n);
+        if (rc < 0)
+            break;
+        if (ranges_cover(&d->r, bs))
+            full = 1;
+        pos += n;
+    }
+    if (pos > 0) {
+        if (off + pos > fn->dirty_end)
+            fn->dirty_end = off + pos;
+        clock_gettime(CLOCK_REALTIME, &fn->wtime);
+        fn->wcred = *cr;
+    }
+    pthread_mutex_unlock(&fn->lock);
+    if (full)
+        queue_fnode(cl, fn, 0);
+    return rc;
+}
+
+/* ---- uploading and committing ---- */
+
+/* One block of a flush. */
+struct up {
+    struct client *cl;
+    struct fnode *fn;
+    struct dblock *d;
+    struct tbatch *batch;
+    uint64_t base_ver;          /* version merged into (0: a hole) */
+    uint32_t base_len;
+    uint64_t ver;               /* the uploaded version, 0 if none */
+    uint32_t len;
+    char *img;                  /* merged image when not d->buf */
+    int need;                   /* (re)upload wanted */
+    int rc;
+};
+
+/* Builds the new content of the block and uploads it as a new version. */
+static int upload_one(struct up *u)
+{
+    struct client *cl = u->cl;
+    uint32_t bs = block_size(cl);
+    struct dblock *d = u->d;
+    free(u->img);
+    u->img = NULL;
+    const char *src;
+    if (ranges_cover(&d->r, bs)) {
+        src = d->buf;
+        u->len = bs;
+    } else {
+        uint32_t end = ranges_end(&d->r);
+        uint32_t blen = u->base_ver ? u->base_len : 0;
+        u->len = end > blen ? end : blen;
+        u->img = malloc(u->len ? u->len : 1);
+        if (!u->img)
+            return -ENOMEM;
+        if (blen) {
+            struct bentry *e = NULL;
+            int rc = blockio_fetch(cl, u->fn->ino, d->index, u->base_ver,
+                                   blen, &e);
+            if (rc < 0)
+                return rc;
+            memcpy(u->img, e->data, blen);
+            blockio_release(cl, e);
+        }
+        if (u->len > blen)
+            memset(u->img + blen, 0, u->len - blen);
+        for (uint32_t i = 0; i < d->r.n; i++)
+            memcpy(u->img + d->r.v[i].s, d->buf + d->r.v[i].s,
+                   d->r.v[i].e - d->r.v[i].s);
+        src = u->img;
+    }
+    uint64_t ver = session_next_version(cl->sess);
+    int rc = blockio_put(cl, u->fn->ino, d->index, ver, src, u->len);
+    if (rc < 0)
+        return -EIO;
+    u->ver = ver;
+    return 0;
+}
+
+static void upload_job(void *arg)
+{
+    struct up *u = arg;
+    u->rc = upload_one(u);
+    tbatch_done(u->batch, u->rc);
+}
+
+/* Uploads every block with need set, in parallel. */
+static int upload_all(struct client *cl, struct up *ups, size_t n)
+{
+    struct tbatch b;
+    tbatch_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        if (!ups[i].need)
+            continue;
+        ups[i].need = 0;
+        ups[i].batch = &b;
+        ups[i].rc = 0;
+        tbatch_add(&b);
+        tpool_submit(cl->xfer, upload_job, &ups[i]);
+    }
+    int rc = tbatch_wait(&b);
+    tbatch_destroy(&b);
+    return rc;
+}
+
+/* Deletes uploaded versions that will never be committed. */
+static void delete_uploads(struct client *cl, struct up *ups, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ups[i].ver) {
+            blockio_delete(cl, ups[i].fn->ino, ups[i].d->index, ups[i].ver);
+            ups[i].ver = 0;
+        }
+}
+
+static int cmp_up(const void *a, const void *b)
+{
+    const struct up *x = a, *y = b;
+    return x->d->index < y->d->index ? -1 : x->d->index > y->d->index;
+}
+
+/* The current versions of the blocks (ups sorted by index), straight
+ * from the gateway: the bases to merge into. */
+static int get_bases(struct client *cl, struct fnode *fn,
+                     const struct rpc_cred *cr, struct up *ups, size_t n)
+{
+    uint32_t bs = block_size(cl);
+    size_t i = 0;
+    while (i < n) {
+        uint64_t first = ups[i].d->index;
+        uint64_t last = first;
+        size_t j = i;
+        while (j < n && ups[j].d->index - first < FX_MAX_BLOCKS) {
+            last = ups[j].d->index;
+            j++;
+        }
+        fx_get_blocks_args a = { .ino = fn->ino, .first = first,
+                                 .count = (u_int)(last - first + 1) };
+        fx_get_blocks_res r;
+        memset(&r, 0, sizeof(r));
+        int rc = rpcpool_call(cl->pool, cr, FXPROC_GET_BLOCKS,
+                              (xdrproc_t)xdr_fx_get_blocks_args, &a,
+                              (xdrproc_t)xdr_fx_get_blocks_res, &r, NULL);
+        if (rc < 0)
+            return rc;
+        if (r.status != 0) {
+            rc = -r.status;
+            xdr_free((xdrproc_t)xdr_fx_get_blocks_res, (char *)&r);
+            return rc;
+        }
+        fx_get_blocks_ok *ok = &r.fx_get_blocks_res_u.ok;
+        for (size_t k = i; k < j; k++) {
+            ups[k].base_ver = 0;
+            ups[k].base_len = 0;
+        }
+        size_t k = i;
+        for (u_int b = 0; b < ok->blocks.blocks_len; b++) {
+            fx_block *blk = &ok->blocks.blocks_val[b];
+            while (k < j && ups[k].d->index < blk->index)
+                k++;
+            if (k < j && ups[k].d->index == blk->index) {
+                ups[k].base_ver = blk->ver;
+                ups[k].base_len = blk->length < bs ? blk->length : bs;
+            }
+        }
+        pthread_mutex_lock(&fn->lock);
+        fnode_set_attr(fn, &ok->attr);
+        pthread_mutex_unlock(&fn->lock);
+        xdr_free((xdrproc_t)xdr_fx_get_blocks_res, (char *)&r);
+        i = j;
+    }
+    return 0;
+}
+
+/* Takes in the attributes of our own successful commit. */
+static void committed(struct fnode *fn, const fx_attr *a)
+{
+    pthread_mutex_lock(&fn->lock);
+    /* Our writes went through the kernel's page cache as well, so it
+     * still matches unless someone else changed the file in between. */
+    if (fn->have_attr && fn->kcache_known &&
+        fn->kcache_change == fn->attr.change &&
+        a->change == fn->attr.change + 1)
+        fn->kcache_change = a->change;
+    fnode_map_drop(fn);
+    fnode_set_attr(fn, a);
+    pthread_mutex_unlock(&fn->lock);
+}
+
+static int refresh_attr(struct client *cl, struct fnode *fn,
+                        const struct rpc_cred *cr)
+{
+    fx_getattr_args a = { .ino = fn->ino };
+    fx_attr_res r;
+    memset(&r, 0, sizeof(r));
+    int rc = rpcpool_call(cl->pool, cr, FXPROC_GETATTR,
+                          (xdrproc_t)xdr_fx_getattr_args, &a,
+                          (xdrproc_t)xdr_fx_attr_res, &r, NULL);
+    if (rc == 0 && r.status == 0) {
+        pthread_mutex_lock(&fn->lock);
+        fnode_map_drop(fn);
+        fnode_set_attr(fn, &r.fx_attr_res_u.attr);
+        pthread_mutex_unlock(&fn->lock);
+    }
+    return 0;
+}
+
+/* Sends the commit.  Returns 0, 1 to go round again (conflicts were
+ * re-merged, or the session was renewed), or a negative errno. */
+static int commit_once(struct client *cl, struct fnode *fn,
+                       const struct rpc_cred *cr, struct up *ups, size_t n,
+                       uint64_t write_end, const struct timespec *mtime)
+{
+    fx_commit_block *blocks = calloc(n, sizeof(*blocks));
+    if (!blocks)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        blocks[i].index = ups[i].d->index;
+        blocks[i].ver = ups[i].ver;
+        blocks[i].base_ver = ups[i].base_ver;
+        blocks[i].length = ups[i].len;
+    }
+    uint64_t sess = session_id(cl->sess);
+    fx_commit_args a = {
+        .ino = fn->ino, .session = sess,
+        .blocks = { .blocks_len = (u_int)n, .blocks_val = blocks },
+        .write_end = write_end,
+        .mtime = { .how = FX_TIME_CLIENT,
+                   .time = { .sec = mtime->tv_sec,
+                             .nsec = (u_int)mtime->tv_nsec } },
+    };
+    fx_commit_res r;
+    memset(&r, 0, sizeof(r));
+    int resent = 0;
+    int rc = rpcpool_call(cl->pool, cr, FXPROC_COMMIT_WRITE,
+                          (xdrproc_t)xdr_fx_commit_args, &a,
+                          (xdrproc_t)xdr_fx_commit_res, &r, &resent);
+    free(blocks);
+    if (rc < 0)
+        return rc;
+    if (r.status == 0) {
+        committed(fn, &r.fx_commit_res_u.attr);
+        rc = 0;
+    } else if (r.status == FX_CONFLICT) {
+        fx_commit_conflict *c = &r.fx_commit_res_u.conflict;
+        int applied = 0, again = 0;
+        for (u_int k = 0; k < c->current.current_len; k++) {
+            fx_block *cur = &c->current.current_val[k];
+            for (size_t i = 0; i < n; i++) {
+                if (ups[i].d->index != cur->index)
+                    continue;
+                if (cur->ver == ups[i].ver && ups[i].ver) {
+                    /* A resent commit that had gone through: the map
+                     * already holds our versions (commits are all or
+                     * nothing). */
+                    applied = 1;
+                    break;
+                }
+                blockio_delete(cl, fn->ino, cur->index, ups[i].ver);
+                ups[i].ver = 0;
+                ups[i].base_ver = cur->ver;
+                ups[i].base_len = cur->length < block_size(cl)
+                                  ? cur->length : block_size(cl);
+                ups[i].need = 1;
+                again = 1;
+            }
+        }
+        if (applied) {
+            log_debug("inode %llu: resent commit had been applied",
+                      (unsigned long long)fn->ino);
+            refresh_attr(cl, fn, cr);
+            rc = 0;
+        } else {
+            log_debug("inode %llu: %u blocks moved on; merging again",
+                      (unsigned long long)fn->ino, c->current.current_len);
+            rc = again ? 1 : -EIO;
+        }
+    } else if (r.status == ESTALE && session_stale(cl->sess, sess)) {
+        rc = 1;
+    } else {
+        rc = -r.status;
+    }
+    xdr_free((xdrproc_t)xdr_fx_commit_res, (char *)&r);
+    return rc;
+}
+
+/* Uploads the blocks (ups[i].d set, all busy) and commits them. */
+static int upload_commit(struct client *cl, struct fnode *fn,
+                         const struct rpc_cred *cr, struct up *ups, size_t n,
+                         const struct timespec *mtime)
+{
+    uint32_t bs = block_size(cl);
+    qsort(ups, n, sizeof(*ups), cmp_up);
+    uint64_t write_end = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t end = ups[i].d->index * bs + ranges_end(&ups[i].d->r);
+        if (end > write_end)
+            write_end = end;
+        ups[i].cl = cl;
+        ups[i].fn = fn;
+        ups[i].need = 1;
+    }
+    int rc = get_bases(cl, fn, cr, ups, n);
+    for (int tries = 0; rc == 0 && tries < COMMIT_TRIES; tries++) {
+        rc = upload_all(cl, ups, n);
+        if (rc < 0)
+            break;
+        rc = commit_once(cl, fn, cr, ups, n, write_end, mtime);
+        if (rc <= 0)
+            break;
+        rc = 0;
+        if (tries == COMMIT_TRIES - 1)
+            rc = -EIO;
+    }
+    if (rc < 0) {
+        log_warn("inode %llu: flush of %zu blocks failed: %s",
+                 (unsigned long long)fn->ino, n, strerror(-rc));
+        delete_uploads(cl, ups, n);
+        if (rc != -EACCES && rc != -EPERM && rc != -ENOSPC &&
+            rc != -EDQUOT && rc != -EFBIG && rc != -EROFS && rc != -ESTALE)
+            rc = -EIO;
+        return rc;
+    }
+    /* Committed versions are what readers will ask for next. */
+    for (size_t i = 0; i < n; i++) {
+        char *img = ups[i].img;
+        if (!img) {
+            img = ups[i].d->buf;
+            ups[i].d->buf = NULL;
+        }
+        ups[i].img = NULL;
+        struct bkey k = { fn->ino, ups[i].d->index, ups[i].ver };
+        bcache_insert(cl->cache, &k, img, ups[i].len);
+    }
+    return 0;
+}
+
+enum { FLUSH_FULL, FLUSH_ALL, FLUSH_SYNC };
+
+/* Flushes fn's dirty blocks: only full ones (FLUSH_FULL), all that are
+ * not busy (FLUSH_ALL), or all after waiting for busy ones (FLUSH_SYNC,
+ * for fsync/flush/release). */
+static int flush_blocks(struct client *cl, struct fnode *fn, int mode)
+{
+    uint32_t bs = block_size(cl);
+    pthread_mutex_lock(&fn->lock);
+    if (mode == FLUSH_SYNC)
+        while (fn->nbusy)
+            pthread_cond_wait(&fn->cond, &fn->lock);
+    size_t n = 0;
+    for (struct dblock *d = fn->dirty; d; d = d->next)
+        if (!d->busy && (mode != FLUSH_FULL || ranges_cover(&d->r, bs)))
+            n++;
+    if (n == 0) {
+        if (mode == FLUSH_SYNC && !wb_dirty(fn))
+            fn->dirty_end = 0;
+        pthread_mutex_unlock(&fn->lock);
+        return 0;
+    }
+    struct up *ups = calloc(n, sizeof(*ups));
+    if (!ups) {
+        pthread_mutex_unlock(&fn->lock);
+        return -ENOMEM;
+    }
+    size_t i = 0;
+    for (struct dblock *d = fn->dirty; d; d = d->next)
+        if (!d->busy && (mode != FLUSH_FULL || ranges_cover(&d->r, bs))) {
+            d->busy = 1;
+            ups[i++].d = d;
+        }
+    fn->ndirty -= n;
+    fn->nbusy += n;
+    struct rpc_cred cr = fn->wcred;
+    struct timespec mtime = fn->wtime;
+    pthread_mutex_unlock(&fn->lock);
+
+    int rc = upload_commit(cl, fn, &cr, ups, n, &mtime);
+
+    pthread_mutex_lock(&fn->lock);
+    uint64_t freed = 0;
+    for (i = 0; i < n; i++) {
+        struct dblock *d = ups[i].d;
+        free(ups[i].img);
+        d->busy = 0;
+        if (rc < 0) {
+            fn->ndirty++;
+            continue;
+        }
+        struct dblock **pp = &fn->dirty;
+        while (*pp != d)
+            pp = &(*pp)->next;
+        *pp = d->next;
+        free(d->buf);
+        ranges_free(&d->r);
+        free(d);
+        freed += bs;
+    }
+    fn->nbusy -= n;
+    /* A failed flush leaves the data dirty: the next flush tries again,
+     * and fsync/close report what that one finds. */
+    if (rc == 0 && !wb_dirty(fn))
+        fn->dirty_end = 0;
+    pthread_cond_broadcast(&fn->cond);
+    pthread_mutex_unlock(&fn->lock);
+    free(ups);
+    release_room(cl->wb, freed, rc < 0);
+    return rc;
+}
+
+int wb_flush(struct client *cl, struct fnode *fn)
+{
+    return flush_blocks(cl, fn, FLUSH_SYNC);
+}
+
+void wb_discard(struct client *cl, struct fnode *fn)
+{
+    uint32_t bs = block_size(cl);
+    uint64_t freed = 0;
+    pthread_mutex_lock(&fn->lock);
+    struct dblock **pp = &fn->dirty;
+    while (*pp) {
+        struct dblock *d = *pp;
+        if (d->busy) {
+            pp = &d->next;
+            continue;
+        }
+        *pp = d->next;
+        free(d->buf);
+        ranges_free(&d->r);
+        free(d);
+        fn->ndirty--;
+        freed += bs;
+    }
+    if (!wb_dirty(fn))
+        fn->dirty_end = 0;
+    pthread_mutex_unlock(&fn->lock);
+    if (freed)
+        release_room(cl->wb, freed, 0);
+}
+
+static void flush_one(struct fnode *fn, void *arg)
+{
+    struct client *cl = arg;
+    pthread_mutex_lock(&fn->lock);
+    int dirty = wb_dirty(fn);
+    pthread_mutex_unlock(&fn->lock);
+    if (dirty && wb_flush(cl, fn) < 0)
+        log_err("inode %llu: dirty data could not be written",
+                (unsigned long long)fn->ino);
+}
+
+void wb_flush_all(struct client *cl)
+{
+    itable_foreach(cl->inodes, flush_one, cl);
+}
+
+/* ---- the flusher threads ---- */
+
+/* Data nobody fsyncs or closes is still written out after a while, as a
+ * local file system's write-back would. */
+static void queue_if_old(struct fnode *fn, void *arg)
+{
+    struct client *cl = arg;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    pthread_mutex_lock(&fn->lock);
+    int old = fn->ndirty && now.tv_sec - fn->wtime.tv_sec >= DIRTY_EXPIRE_SECS;
+    pthread_mutex_unlock(&fn->lock);
+    if (old)
+        queue_fnode(cl, fn, 1);
+}
+
+/* Waits for work; every SCAN_SECS one flusher looks for old dirty data.
+ * Called and returns with w->lock held. */
+static void wait_work(struct wb *w)
+{
+    while (!w->head && !w->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (ts.tv_sec - w->last_scan >= SCAN_SECS) {
+            w->last_scan = ts.tv_sec;
+            pthread_mutex_unlock(&w->lock);
+            itable_foreach(w->cl->inodes, queue_if_old, w->cl);
+            pthread_mutex_lock(&w->lock);
+            continue;
+        }
+        ts.tv_sec = w->last_scan + SCAN_SECS;
+        pthread_cond_timedwait(&w->work, &w->lock, &ts);
+    }
+}
+
+static void *flusher_main(void *arg)
+{
+    struct wb *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        wait_work(w);
+        struct fnode *fn = w->head;
+        if (!fn)
+            break;
+        w->head = fn->wb_next;
+        if (!w->head)
+            w->tail = NULL;
+        fn->wb_queued = 0;
+        int all = fn->wb_all;
+        fn->wb_all = 0;
+        pthread_mutex_unlock(&w->lock);
+        flush_blocks(w->cl, fn, all ? FLUSH_ALL : FLUSH_FULL);
+        fnode_put(w->cl->inodes, fn);
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+int wb_create(struct client *cl, uint64_t limit, unsigned nflushers,
+              struct wb **out)
+{
+    struct wb *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->cl = cl;
+    w->limit = limit;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->work, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&w->room, NULL);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    w->last_scan = now.tv_sec;
+    w->threads = calloc(nflushers, sizeof(pthread_t));
+    if (!w->threads) {
+        free(w);
+        return -ENOMEM;
+    }
+    /* The flushers reach the context through cl->wb. */
+    cl->wb = w;
+    for (unsigned i = 0; i < nflushers; i++) {
+        int rc = pthread_create(&w->threads[i], NULL, flusher_main, w);
+        if (rc) {
+            w->nthreads = i;
+            wb_destroy(w);
+            cl->wb = NULL;
+            return -rc;
+        }
+    }
+    w->nthreads = nflushers;
+    *out = w;
+    return 0;
+}
+
+void wb_destroy(struct wb *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = 1;
+    pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->lock);
+    for (unsigned i = 0; i < w->nthreads; i++)
+        pthread_join(w->threads[i], NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->room);
+    free(w->threads);
+    free(w);
+}

@@ -1,0 +1,638 @@
+/* nfs4_io.c - OPEN, OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE, READ, WRITE and
+ * COMMIT.
+ *
+ * OPEN creates with meta_create or opens with meta_open_file, counting
+ * the open in the core for the front end's session of the volume, so an
+ * unlinked file stays readable until its last CLOSE (or its client's
+ * lease ends); CLOSE is meta_release.  Each open stateid holds exactly
+ * one such count; an OPEN that upgrades a stateid only checks access.
+ * Share reservations (deny modes) are checked among our own opens.  New
+ * open-owners must confirm (OPEN4_RESULT_CONFIRM).  During the grace
+ * period after a start only reclaims (CLAIM_PREVIOUS) may open.
+ *
+ * UNSTABLE writes are buffered (nfs4_data.c) and made durable by COMMIT,
+ * by CLOSE, or after two seconds by the reaper; DATA_SYNC and FILE_SYNC
+ * writes are committed before the reply and answered FILE_SYNC4. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "nfs4_data.h"
+#include "nfs4_int.h"
+#include "nfs4_state.h"
+
+/* Ends a seqid-bearing op: the status goes into r and, when it advances
+ * the owner's seqid, the reply is kept for a retransmission. */
+static nfsstat4 seq_done(struct nfs4_owner *ow, seqid4 seqid, nfsstat4 st,
+                         nfs_resop4 *r, struct nfs4_cctx *c)
+{
+    *nfs4_res_status(r) = st;
+    if (nfs4_seq_advances(st))
+        nfs4_seq_record(ow, seqid, r, c);
+    return st;
+}
+
+/* ---- OPEN ---- */
+
+/* One OPEN being worked out. */
+struct op_open {
+    struct nfs4_cctx *c;
+    OPEN4args *args;
+    struct nfs4_owner *ow;
+    struct nfs4_fh dirfh;
+    struct meta_attr dir_before;
+    struct nfs4_sattr sa;
+    int have_sa;
+    uint64_t attrset;                   /* bits of what creating set */
+    struct nfs4_fh fh;                  /* the file opened */
+    struct meta_attr attr;
+    int created;
+};
+
+static uint32_t open_flags(uint32_t access)
+{
+    switch (access & OPEN4_SHARE_ACCESS_BOTH) {
+    case OPEN4_SHARE_ACCESS_READ:  return O_RDONLY;
+    case OPEN4_SHARE_ACCESS_WRITE: return O_WRONLY;
+    default:                       return O_RDWR;
+    }
+}
+
+static nfsstat4 type_error(uint32_t mode)
+{
+    if (S_ISDIR(mode))
+        return NFS4ERR_ISDIR;
+    return S_ISLNK(mode) ? NFS4ERR_SYMLINK : NFS4ERR_INVAL;
+}
+
+/* Share reservations of other owners on ino against access/deny. */
+static nfsstat4 share_check(struct nfs4_state *st, uint64_t ino,
+                            const struct nfs4_owner *ow, uint32_t access,
+                            uint32_t deny)
+{
+    struct nfs4_file *f = nfs4_file_get(st, ino, 0, 0);
+    for (struct nfs4_stid *sd = f ? f->stids : NULL; sd; sd = sd->fnext) {
+        if (sd->is_lock || sd->owner == ow)
+            continue;
+        if ((sd->deny & access) || (sd->access & deny))
+            return NFS4ERR_SHARE_DENIED;
+    }
+    return NFS4_OK;
+}
+
+static struct nfs4_stid *open_stid_of(struct nfs4_state *st, uint64_t ino,
+                                      const struct nfs4_owner *ow)
+{
+    struct nfs4_file *f = nfs4_file_get(st, ino, 0, 0);
+    for (struct nfs4_stid *sd = f ? f->stids : NULL; sd; sd = sd->fnext)
+        if (!sd->is_lock && sd->owner == ow)
+            return sd;
+    return NULL;
+}
+
+/* The verifier of an EXCLUSIVE4 create lives in atime and mtime. */
+static void verf_times(const verifier4 v, struct meta_setattr *sa)
+{
+    const unsigned char *p = (const unsigned char *)v;
+    sa->atime.how = sa->mtime.how = META_TIME_CLIENT;
+    sa->atime.time.sec = (int64_t)((uint32_t)p[0] << 24 | p[1] << 16 |
+                                   p[2] << 8 | p[3]);
+    sa->mtime.time.sec = (int64_t)((uint32_t)p[4] << 24 | p[5] << 16 |
+                                   p[6] << 8 | p[7]);
+    sa->atime.time.nsec = sa->mtime.time.nsec = 0;
+}
+
+/* Opens the existing file o->attr (already looked up) for the state. */
+static nfsstat4 open_existing(struct op_open *o, uint64_t session, int trunc)
+{
+    struct nfs4_cctx *c = o->c;
+    if (!S_ISREG(o->attr.mode))
+        return type_error(o->attr.mode);
+    nfsstat4 st = share_check(c->srv->state, o->attr.ino, o->ow,
+                              o->args->share_access, o->args->share_deny);
+    if (st != NFS4_OK)
+        return st;
+    if (trunc) {
+        /* Buffered writes come before the truncation, not after it. */
+        int rc = nfs4_data_commit(c->srv, o->attr.ino);
+        if (rc < 0)
+            return nfs4_errno(rc);
+    }
+    uint32_t fl = open_flags(o->args->share_access) | (trunc ? O_TRUNC : 0);
+    int rc = meta_open_file(c->srv->meta, &c->cred, o->attr.ino, session, fl,
+                            &o->attr);
+    if (rc < 0)
+        return nfs4_errno(rc);
+    return NFS4_OK;
+}
+
+/* CLAIM_NULL with OPEN4_CREATE. */
+static nfsstat4 open_create(struct op_open *o, uint64_t session)
+{
+    struct nfs4_cctx *c = o->c;
+    createhow4 *how = &o->args->openhow.openflag4_u.how;
+    const component4 *name = &o->args->claim.open_claim4_u.file;
+    struct meta *m = c->srv->meta;
+    nfsstat4 st;
+
+    if (how->mode == UNCHECKED4 || how->mode == GUARDED4) {
+        st = nfs4_sattr_decode(&how->createhow4_u.createattrs, &o->sa);
+        if (st != NFS4_OK)
+            return st;
+        o->have_sa = 1;
+    } else if (how->mode != EXCLUSIVE4) {
+        return NFS4ERR_INVAL;
+    }
+    for (int tries = 0; tries < 3; tries++) {
+        int rc = meta_lookup(m, &c->cred, o->dirfh.ino, name->utf8string_val,
+                             name->utf8string_len, &o->attr);
+        if (rc == 0) {
+            if (how->mode == GUARDED4)
+                return NFS4ERR_EXIST;
+            if (how->mode == EXCLUSIVE4) {
+                struct meta_setattr v;
+                memset(&v, 0, sizeof(v));
+                verf_times(how->createhow4_u.createverf, &v);
+                if (!S_ISREG(o->attr.mode) ||
+                    o->attr.atime.sec != v.atime.time.sec ||
+                    o->attr.mtime.sec != v.mtime.time.sec)
+                    return NFS4ERR_EXIST;
+                o->attrset = (uint64_t)1 << FATTR4_TIME_ACCESS |
+                             (uint64_t)1 << FATTR4_TIME_MODIFY;
+                return open_existing(o, session, 0);    /* a retransmission */
+            }
+            int trunc = o->have_sa && (o->sa.sa.valid & META_SET_SIZE) &&
+                        o->sa.sa.size == 0;
+            return open_existing(o, session, trunc);
+        }
+        if (rc != -ENOENT)
+            return nfs4_errno(rc);
+        uint32_t perm = 0644;
+        if (o->have_sa && (o->sa.sa.valid & META_SET_MODE))
+            perm = o->sa.sa.mode;
+        struct meta_mk mk = { .name = name->utf8string_val,
+                              .namelen = name->utf8string_len,
+                              .mode = S_IFREG | perm, .umask = 0 };
+        int created = 0;
+        rc = meta_create(m, &c->cred, o->dirfh.ino, &mk, META_CREATE_EXCL,
+                         session, &o->attr, &created);
+        if (rc == -EEXIST)
+            continue;                   /* someone made it meanwhile */
+        if (rc < 0)
+            return nfs4_errno(rc);
+        o->created = 1;
+        struct nfs4_fh fh = { .kind = NFS4_FH_INODE, .vol = o->dirfh.vol,
+                              .ino = o->attr.ino, .gen = o->attr.gen };
+        if (how->mode == EXCLUSIVE4) {
+            struct meta_setattr v;
+            memset(&v, 0, sizeof(v));
+            verf_times(how->createhow4_u.createverf, &v);
+            rc = meta_setattr(m, &c->cred, o->attr.ino, &v, &o->attr);
+            o->attrset = (uint64_t)1 << FATTR4_TIME_ACCESS |
+                         (uint64_t)1 << FATTR4_TIME_MODIFY;
+            return rc < 0 ? nfs4_errno(rc) : NFS4_OK;
+        }
+        /* The rest of the create attributes: owner, group, times, ACL
+         * (a size is moot on a new file). */
+        struct meta_setattr rest = o->sa.sa;
+        rest.valid &= ~(uint32_t)(META_SET_MODE | META_SET_SIZE);
+        if (rest.valid || rest.atime.how || rest.mtime.how) {
+            rc = meta_setattr(m, &c->cred, o->attr.ino, &rest, &o->attr);
+            if (rc < 0)
+                return nfs4_errno(rc);
+        }
+        if (o->sa.has_acl) {
+            st = nfs4_acl_set(c, &fh, &o->attr, &o->sa.acl);
+            if (st != NFS4_OK)
+                return st;
+        }
+        o->attrset = (uint64_t)o->sa.set_words[1] << 32 | o->sa.set_words[0];
+        return NFS4_OK;
+    }
+    return NFS4ERR_DELAY;
+}
+
+/* Works out the file of the OPEN and opens it in the core.  *session is
+ * what the core counted (0 when this upgrades an existing stateid). */
+static nfsstat4 open_file(struct op_open *o, uint64_t *session)
+{
+    struct nfs4_cctx *c = o->c;
+    OPEN4args *args = o->args;
+    struct nfs4_state *st = c->srv->state;
+    nfsstat4 ret;
+
+    if (args->claim.claim == CLAIM_PREVIOUS) {
+        if (!nfs4_in_grace(c->srv))
+            return NFS4ERR_NO_GRACE;
+        if (args->openhow.opentype == OPEN4_CREATE)
+            return NFS4ERR_INVAL;
+        if ((ret = nfs4_cur_attr(c, &o->attr)) != NFS4_OK)
+            return ret;
+        if (c->cur.kind == NFS4_FH_ROOT)
+            return NFS4ERR_ISDIR;
+        o->fh = c->cur;
+        o->dir_before = o->attr;
+        *session = 0;
+        if (!open_stid_of(st, o->attr.ino, o->ow)) {
+            int rc = nfs4_vol_session(c->srv, c->cur.vol, session);
+            if (rc < 0)
+                return nfs4_errno(rc);
+        }
+        return open_existing(o, *session, 0);
+    }
+    if (args->claim.claim != CLAIM_NULL)
+        return NFS4ERR_NOTSUPP;         /* we hand out no delegations */
+    if (nfs4_in_grace(c->srv))
+        return NFS4ERR_GRACE;
+    const component4 *name = &args->claim.open_claim4_u.file;
+    if ((ret = nfs4_cur_dir(c, &o->dir_before)) != NFS4_OK)
+        return ret;
+    if ((ret = nfs4_check_name(name)) != NFS4_OK)
+        return ret;
+    if (c->cur.kind == NFS4_FH_ROOT)
+        return args->openhow.opentype == OPEN4_CREATE ? NFS4ERR_ROFS
+                                                      : NFS4ERR_ISDIR;
+    o->dirfh = c->cur;
+    int rc = nfs4_vol_session(c->srv, o->dirfh.vol, session);
+    if (rc < 0)
+        return nfs4_errno(rc);
+    if (args->openhow.opentype == OPEN4_CREATE) {
+        /* A new file cannot have our stateid yet; an existing one may. */
+        return open_create(o, *session);
+    }
+    rc = meta_lookup(c->srv->meta, &c->cred, o->dirfh.ino,
+                     name->utf8string_val, name->utf8string_len, &o->attr);
+    if (rc < 0)
+        return nfs4_errno(rc);
+    if (open_stid_of(st, o->attr.ino, o->ow))
+        *session = 0;
+    return open_existing(o, *session, 0);
+}
+
+/* Gives o's owner a stateid for the opened file (new or upgraded). */
+static nfsstat4 open_state(struct op_open *o, uint64_t session,
+                           struct nfs4_stid **out)
+{
+    struct nfs4_state *st = o->c->srv->state;
+    struct nfs4_stid *sd = open_stid_of(st, o->attr.ino, o->ow);
+    if (sd) {
+        /* The same owner opening again: the reservations add up. */
+        if (session)
+            meta_release(o->c->srv->meta, o->attr.ino, session);
+        sd->access |= o->args->share_access;
+        sd->deny |= o->args->share_deny;
+        sd->seqid++;
+        *out = sd;
+        return NFS4_OK;
+    }
+    struct nfs4_file *f = nfs4_file_get(st, o->attr.ino, o->fh.vol, 1);
+    sd = f ? nfs4_stid_new(st, o->ow, f, 0) : NULL;
+    if (!sd) {
+        if (f)
+            nfs4_file_put(st, f);
+        if (session)
+            meta_release(o->c->srv->meta, o->attr.ino, session);
+        return NFS4ERR_RESOURCE;
+    }
+    sd->access = o->args->share_access;
+    sd->deny = o->args->share_deny;
+    sd->session = session;
+    *out = sd;
+    return NFS4_OK;
+}
+
+static nfsstat4 open_reply(struct op_open *o, struct nfs4_stid *sd,
+                           OPEN4resok *ok)
+{
+    struct nfs4_cctx *c = o->c;
+    struct meta_attr after = o->dir_before;
+    if (o->args->claim.claim == CLAIM_NULL &&
+        nfs4_fh_attr(c, &o->dirfh, &after) != NFS4_OK)
+        after = o->dir_before;
+    if (o->attrset) {
+        ok->attrset.bitmap4_val = calloc(2, sizeof(uint32_t));
+        if (!ok->attrset.bitmap4_val)
+            return NFS4ERR_RESOURCE;
+        ok->attrset.bitmap4_len = 2;
+        ok->attrset.bitmap4_val[0] = (uint32_t)o->attrset;
+        ok->attrset.bitmap4_val[1] = (uint32_t)(o->attrset >> 32);
+    }
+    nfs4_stid_wire(c->srv->state, sd, &ok->stateid);
+    nfs4_cinfo(&ok->cinfo, &o->dir_before, &after);
+    ok->rflags = OPEN4_RESULT_LOCKTYPE_POSIX |
+                 (o->ow->confirmed ? 0 : OPEN4_RESULT_CONFIRM);
+    ok->delegation.delegation_type = OPEN_DELEGATE_NONE;
+    nfs4_fix_attr(c->srv, &o->attr);
+    nfs4_set_cur(c, &o->fh, &o->attr);
+    return NFS4_OK;
+}
+
+static nfsstat4 open_run(struct op_open *o, OPEN4resok *ok)
+{
+    OPEN4args *args = o->args;
+    uint32_t acc = args->share_access, deny = args->share_deny;
+    if (acc == 0 || (acc & ~OPEN4_SHARE_ACCESS_BOTH) ||
+        (deny & ~OPEN4_SHARE_DENY_BOTH))
+        return NFS4ERR_INVAL;
+    uint64_t session = 0;
+    nfsstat4 ret = open_file(o, &session);
+    if (ret != NFS4_OK)
+        return ret;
+    if (args->claim.claim == CLAIM_NULL)
+        o->fh = (struct nfs4_fh){ .kind = NFS4_FH_INODE, .vol = o->dirfh.vol,
+                                  .ino = o->attr.ino, .gen = o->attr.gen };
+    struct nfs4_stid *sd;
+    if ((ret = open_state(o, session, &sd)) != NFS4_OK)
+        return ret;
+    ret = open_reply(o, sd, ok);
+    if (ret != NFS4_OK)
+        xdr_free((xdrproc_t)xdr_OPEN4resok, (char *)ok);
+    return ret;
+}
+
+nfsstat4 nfs4_op_open(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
+{
+    OPEN4args *args = &a->nfs_argop4_u.opopen;
+    OPEN4resok *ok = &r->nfs_resop4_u.opopen.OPEN4res_u.resok4;
+    struct nfs4_state *st = c->srv->state;
+    struct nfs4_client *cl;
+    nfsstat4 ret;
+
+    log_debug("nfs4: OPEN seqid %u access %u deny %u claim %d create %d",
+              args->seqid, args->share_access, args->share_deny,
+              (int)args->claim.claim, (int)args->openhow.opentype);
+    pthread_mutex_lock(&st->mu);
+    ret = nfs4_client_get(st, args->owner.clientid, &cl);
+    if (ret != NFS4_OK) {
+        pthread_mutex_unlock(&st->mu);
+        return ret;
+    }
+    struct nfs4_owner *ow = nfs4_owner_find(st, 0, args->owner.clientid,
+                                            args->owner.owner.owner_val,
+                                            args->owner.owner.owner_len);
+    if (ow && !ow->confirmed) {
+        /* An unconfirmed owner opening again starts over (RFC 7530
+         * 16.18.5), even with the same seqid: libnfs 4.0.0 reuses an
+         * owner whose OPEN failed with the same seqid (as Linux's server,
+         * we do not take that for a retransmission). */
+        nfs4_owner_free(st, ow);
+        ow = NULL;
+    }
+    if (ow) {
+        enum nfs4_seq sq = nfs4_seq_check(ow, args->seqid, c);
+        if (sq == NFS4_SEQ_REPLAY) {
+            ret = nfs4_seq_replay(ow, r, c);
+            pthread_mutex_unlock(&st->mu);
+            return ret;
+        }
+        if (sq == NFS4_SEQ_BAD) {
+            pthread_mutex_unlock(&st->mu);
+            return NFS4ERR_BAD_SEQID;
+        }
+    }
+    if (!ow)
+        ow = nfs4_owner_new(st, cl, 0, args->owner.owner.owner_val,
+                            args->owner.owner.owner_len);
+    if (!ow) {
+        pthread_mutex_unlock(&st->mu);
+        return NFS4ERR_RESOURCE;
+    }
+    struct op_open o;
+    memset(&o, 0, sizeof(o));
+    o.c = c;
+    o.args = args;
+    o.ow = ow;
+    ret = open_run(&o, ok);
+    if (o.have_sa)
+        nfs4_sattr_free(&o.sa);
+    ret = seq_done(ow, args->seqid, ret, r, c);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+/* ---- OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE ---- */
+
+/* The common start of the ops naming an open stateid and a seqid: finds
+ * the stateid (*sd, NULL if none) and checks its owner's seqid.  NFS4_OK
+ * means go on; otherwise the status to answer, and *replayed says that r
+ * already holds a retransmitted reply. */
+static nfsstat4 seqop_begin(struct nfs4_cctx *c, const stateid4 *sid,
+                            seqid4 seqid, nfs_resop4 *r,
+                            struct nfs4_stid **sd, int *replayed)
+{
+    struct nfs4_state *st = c->srv->state;
+    *replayed = 0;
+    *sd = NULL;
+    struct nfs4_stid *found;
+    nfsstat4 ret = nfs4_stid_lookup(st, sid, &found);
+    if (ret != NFS4_OK)
+        return ret;
+    if (found->is_lock || found->file->ino != c->cur.ino)
+        return NFS4ERR_BAD_STATEID;
+    *sd = found;
+    struct nfs4_owner *ow = found->owner;
+    switch (nfs4_seq_check(ow, seqid, c)) {
+    case NFS4_SEQ_REPLAY:
+        *replayed = 1;
+        return nfs4_seq_replay(ow, r, c);
+    case NFS4_SEQ_BAD:
+        return NFS4ERR_BAD_SEQID;
+    default:
+        break;
+    }
+    return nfs4_stid_seqid(found, sid);
+}
+
+nfsstat4 nfs4_op_open_confirm(struct nfs4_cctx *c, nfs_argop4 *a,
+                              nfs_resop4 *r)
+{
+    OPEN_CONFIRM4args *args = &a->nfs_argop4_u.opopen_confirm;
+    OPEN_CONFIRM4resok *ok =
+        &r->nfs_resop4_u.opopen_confirm.OPEN_CONFIRM4res_u.resok4;
+    struct nfs4_state *st = c->srv->state;
+    struct nfs4_stid *sd;
+    int replayed;
+    pthread_mutex_lock(&st->mu);
+    nfsstat4 ret = seqop_begin(c, &args->open_stateid, args->seqid, r, &sd,
+                               &replayed);
+    if (!replayed && sd) {
+        if (ret == NFS4_OK && sd->owner->confirmed)
+            ret = NFS4ERR_BAD_STATEID;
+        if (ret == NFS4_OK) {
+            sd->owner->confirmed = 1;
+            sd->seqid++;
+            nfs4_stid_wire(st, sd, &ok->open_stateid);
+        }
+        ret = seq_done(sd->owner, args->seqid, ret, r, c);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+nfsstat4 nfs4_op_open_downgrade(struct nfs4_cctx *c, nfs_argop4 *a,
+                                nfs_resop4 *r)
+{
+    OPEN_DOWNGRADE4args *args = &a->nfs_argop4_u.opopen_downgrade;
+    OPEN_DOWNGRADE4resok *ok =
+        &r->nfs_resop4_u.opopen_downgrade.OPEN_DOWNGRADE4res_u.resok4;
+    struct nfs4_state *st = c->srv->state;
+    struct nfs4_stid *sd;
+    int replayed;
+    pthread_mutex_lock(&st->mu);
+    nfsstat4 ret = seqop_begin(c, &args->open_stateid, args->seqid, r, &sd,
+                               &replayed);
+    if (!replayed && sd) {
+        uint32_t acc = args->share_access, deny = args->share_deny;
+        if (ret == NFS4_OK && !sd->owner->confirmed)
+            ret = NFS4ERR_BAD_STATEID;
+        if (ret == NFS4_OK &&
+            (acc == 0 || (acc & ~sd->access) || (deny & ~sd->deny)))
+            ret = NFS4ERR_INVAL;        /* only a subset is a downgrade */
+        if (ret == NFS4_OK) {
+            sd->access = acc;
+            sd->deny = deny;
+            sd->seqid++;
+            nfs4_stid_wire(st, sd, &ok->open_stateid);
+        }
+        ret = seq_done(sd->owner, args->seqid, ret, r, c);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+nfsstat4 nfs4_op_close(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
+{
+    CLOSE4args *args = &a->nfs_argop4_u.opclose;
+    stateid4 *out = &r->nfs_resop4_u.opclose.CLOSE4res_u.open_stateid;
+    struct nfs4_state *st = c->srv->state;
+    struct nfs4_stid *sd;
+    int replayed;
+
+    /* Close-to-open: what was written through this server becomes
+     * visible to every client now (a failure leaves it buffered). */
+    if (c->cur.kind == NFS4_FH_INODE) {
+        int rc = nfs4_data_commit(c->srv, c->cur.ino);
+        if (rc < 0)
+            log_warn("nfs4: committing inode %llu at CLOSE: %d",
+                     (unsigned long long)c->cur.ino, rc);
+    }
+    pthread_mutex_lock(&st->mu);
+    nfsstat4 ret = seqop_begin(c, &args->open_stateid, args->seqid, r, &sd,
+                               &replayed);
+    if (!replayed && sd) {
+        struct nfs4_owner *ow = sd->owner;
+        if (ret == NFS4_OK) {
+            sd->seqid++;
+            nfs4_stid_wire(st, sd, out);
+            nfs4_stid_free(st, sd);
+        }
+        ret = seq_done(ow, args->seqid, ret, r, c);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+/* ---- READ, WRITE, COMMIT ---- */
+
+nfsstat4 nfs4_may_write(struct nfs4_cctx *c, const stateid4 *sid)
+{
+    int check_perm;
+    nfsstat4 ret = nfs4_stid_check_io(c->srv->state, sid, c->cur.ino,
+                                      OPEN4_SHARE_ACCESS_WRITE, &check_perm);
+    if (ret != NFS4_OK || !check_perm)
+        return ret;
+    /* Access as for open(O_WRONLY), counting no open. */
+    struct meta_attr at;
+    int rc = meta_open_file(c->srv->meta, &c->cred, c->cur.ino, 0, O_WRONLY,
+                            &at);
+    return rc < 0 ? nfs4_errno(rc) : NFS4_OK;
+}
+
+nfsstat4 nfs4_op_read(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
+{
+    READ4args *args = &a->nfs_argop4_u.opread;
+    READ4resok *ok = &r->nfs_resop4_u.opread.READ4res_u.resok4;
+    struct meta_attr at;
+    if (c->cur.kind == NFS4_FH_ROOT)
+        return NFS4ERR_ISDIR;
+    nfsstat4 ret = nfs4_cur_file(c, &at);
+    if (ret != NFS4_OK)
+        return ret;
+    int check_perm;
+    ret = nfs4_stid_check_io(c->srv->state, &args->stateid, c->cur.ino,
+                             OPEN4_SHARE_ACCESS_READ, &check_perm);
+    if (ret != NFS4_OK)
+        return ret;
+    struct nfs4_vol v;
+    int rc = nfs4_vol_of_ino(c->srv, c->cur.ino, &v);
+    if (rc < 0)
+        return nfs4_errno(rc);
+    uint32_t count = args->count < NFS4_MAXIO ? args->count : NFS4_MAXIO;
+    char *buf = malloc(count ? count : 1);
+    if (!buf)
+        return NFS4ERR_RESOURCE;
+    uint32_t got = 0;
+    int eof = 0;
+    rc = nfs4_data_read(c->srv, &c->cred, v.id, c->cur.ino, args->offset,
+                        count, buf, &got, &eof);
+    if (rc < 0) {
+        free(buf);
+        return nfs4_errno(rc);
+    }
+    ok->eof = eof ? TRUE : FALSE;
+    ok->data.data_val = buf;
+    ok->data.data_len = got;
+    return NFS4_OK;
+}
+
+nfsstat4 nfs4_op_write(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
+{
+    WRITE4args *args = &a->nfs_argop4_u.opwrite;
+    WRITE4resok *ok = &r->nfs_resop4_u.opwrite.WRITE4res_u.resok4;
+    struct meta_attr at;
+    if (c->cur.kind == NFS4_FH_ROOT)
+        return NFS4ERR_ISDIR;
+    nfsstat4 ret = nfs4_cur_file(c, &at);
+    if (ret != NFS4_OK)
+        return ret;
+    uint64_t len = args->data.data_len;
+    if (args->offset > (uint64_t)INT64_MAX - len)
+        return NFS4ERR_FBIG;
+    if ((ret = nfs4_may_write(c, &args->stateid)) != NFS4_OK)
+        return ret;
+    int rc;
+    struct nfs4_vol v;
+    if ((rc = nfs4_vol_of_ino(c->srv, c->cur.ino, &v)) < 0)
+        return nfs4_errno(rc);
+    int stable = args->stable != UNSTABLE4;
+    rc = nfs4_data_write(c->srv, &c->cred, v.id, c->cur.ino, args->offset,
+                         args->data.data_val, (uint32_t)len, stable);
+    c->cur_attr_ok = 0;
+    if (rc < 0)
+        return nfs4_errno(rc);
+    ok->count = (count4)len;
+    ok->committed = stable ? FILE_SYNC4 : UNSTABLE4;
+    memcpy(ok->writeverf, c->srv->write_verf, sizeof(ok->writeverf));
+    return NFS4_OK;
+}
+
+nfsstat4 nfs4_op_commit(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
+{
+    COMMIT4resok *ok = &r->nfs_resop4_u.opcommit.COMMIT4res_u.resok4;
+    struct meta_attr at;
+    if (c->cur.kind == NFS4_FH_ROOT)
+        return NFS4ERR_ISDIR;
+    nfsstat4 ret = nfs4_cur_file(c, &at);
+    if (ret != NFS4_OK)
+        return ret;
+    /* The whole file's buffered writes: a superset of the range asked. */
+    int rc = nfs4_data_commit(c->srv, c->cur.ino);
+    if (rc < 0)
+        return nfs4_errno(rc);
+    c->cur_attr_ok = 0;
+    memcpy(ok->writeverf, c->srv->write_verf, sizeof(ok->writeverf));
+    return NFS4_OK;
+}

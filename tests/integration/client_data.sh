@@ -1,0 +1,212 @@
+#!/bin/bash
+# client_data.sh - file data through a FUSE mount: a 512 MiB sequential
+# file and a 64 MiB file written at random offsets (checked by sha256 after
+# a remount, so the data comes from the block store), sparse files,
+# truncation, O_APPEND, fallocate, mmap, unlinked-but-open files, rename
+# over an open file, and fio's own verification.
+. "$FLEXFS_SRCDIR/tests/lib/common.sh"
+# The clients' counters files go with the test, not to /run/flexfs.
+export FLEXFS_STATS_DIR=$T/stats
+fx_require_root
+fx_require_fuse
+HELPERS=$FLEXFS_BUILDDIR/tests/integration
+
+fx_start_gateway gw
+M=$T/mnt
+fx_mount gw "$M"
+
+remount() {
+  fx_umount "$M" || fx_fail "unmount"
+  fx_wait_for 30 sh -c "! kill -0 $MNT_PID" || fx_fail "client did not exit"
+  fx_mount gw "$M"
+}
+now() { date +%s.%N; }
+rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / 1048576 / ($3 - $2) }'; }
+
+# ---- 512 MiB written sequentially ----
+SIZE=$((512 * 1024 * 1024))
+t0=$(now)
+want=$(head -c $SIZE /dev/urandom | tee "$M/big" | sha256sum | cut -d' ' -f1)
+t1=$(now)
+fx_check "512 MiB file size" test "$(stat -c %s "$M/big")" = $SIZE
+fx_check "the counters file shows the uploads" \
+  fx_wait_for 10 grep -q '^store_put_bytes=[1-9][0-9]\{8\}' "$T"/stats/mount-*mnt.stats
+remount
+t2=$(now)
+got=$(sha256sum "$M/big" | cut -d' ' -f1)
+t3=$(now)
+fx_check "512 MiB file checksum after remount" test "$got" = "$want"
+fx_log "sequential: write $(rate $SIZE "$t0" "$t1") MiB/s (with urandom), cold read $(rate $SIZE "$t2" "$t3") MiB/s"
+rm "$M/big"
+
+# ---- 64 MiB at random offsets, against a local reference ----
+"$HELPERS/client_pattern" "$M/random" "$T/random.ref" $((64 << 20)) 3000 42 ||
+  fx_fail "random writes"
+fx_check "random-offset file before remount" cmp "$M/random" "$T/random.ref"
+remount
+fx_check "random-offset file after remount" \
+  test "$(sha256sum <"$M/random")" = "$(sha256sum <"$T/random.ref")"
+rm "$M/random" "$T/random.ref"
+
+# ---- sparse files: holes read as zeros ----
+python3 - "$M/sparse" <<'EOF' || fx_fail "sparse file"
+import os, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(fd, b"head", 0)
+os.pwrite(fd, b"middle", 5 * 2**30)
+os.pwrite(fd, b"tail", 9 * 2**30 + 12345)
+os.close(fd)
+fd = os.open(p, os.O_RDONLY)
+assert os.fstat(fd).st_size == 9 * 2**30 + 12349, os.fstat(fd).st_size
+assert os.pread(fd, 8, 0) == b"head" + bytes(4)
+assert os.pread(fd, 10, 5 * 2**30 - 2) == bytes(2) + b"middle" + bytes(2)
+assert os.pread(fd, 1 << 20, 7 * 2**30) == bytes(1 << 20)
+assert os.pread(fd, 100, 9 * 2**30 + 12345) == b"tail"
+assert os.pread(fd, 100, 10 * 2**30) == b""
+EOF
+truncate -s 1G "$M/sparse2"
+fx_check "truncate -s makes a sparse file" test "$(stat -c %s "$M/sparse2")" = 1073741824
+fx_check "sparse file reads zeros" \
+  cmp <(head -c $((64 << 20)) /dev/zero) <(dd if="$M/sparse2" bs=1M skip=500 count=64 status=none)
+rm "$M/sparse" "$M/sparse2"
+
+# ---- truncation down and up, mirrored on a local file ----
+head -c 10000000 /dev/urandom >"$T/trunc.ref"
+cp "$T/trunc.ref" "$M/trunc"
+for s in 5000001 4194304 4194303 9000000 12345 0 6000000; do
+  truncate -s $s "$M/trunc"
+  truncate -s $s "$T/trunc.ref"
+  fx_check "truncate to $s" cmp "$M/trunc" "$T/trunc.ref"
+done
+# Truncate an open file with data written but not yet committed.
+python3 - "$M/trunc2" "$T/trunc2.ref" <<'EOF' || fx_fail "truncate dirty"
+import os, sys
+for p in sys.argv[1:]:
+    fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, b"x" * 6000000)
+    os.ftruncate(fd, 3000000)
+    os.pwrite(fd, b"y" * 100, 5000000)
+    os.ftruncate(fd, 5000050)
+    os.close(fd)
+EOF
+fx_check "truncate with dirty data" cmp "$M/trunc2" "$T/trunc2.ref"
+remount
+fx_check "truncations survive a remount" cmp "$M/trunc" "$T/trunc.ref"
+fx_check "dirty truncations survive a remount" cmp "$M/trunc2" "$T/trunc2.ref"
+
+# ---- O_APPEND and O_TRUNC ----
+echo one >"$M/app"
+echo two >>"$M/app"
+python3 - "$M/app" <<'EOF' || fx_fail "O_APPEND from two descriptors"
+import os, sys
+a = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+b = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+os.write(a, b"three\n")
+os.write(b, b"four\n")
+os.write(a, b"five\n")
+os.close(a); os.close(b)
+EOF
+fx_check "O_APPEND" test "$(cat "$M/app" | tr '\n' ' ')" = "one two three four five "
+echo short >"$M/app"
+fx_check "O_TRUNC" test "$(cat "$M/app")" = short
+
+# ---- fallocate ----
+fallocate -l 10M "$M/falloc"
+fx_check "fallocate size" test "$(stat -c %s "$M/falloc")" = 10485760
+fx_check "fallocate reads zeros" cmp "$M/falloc" <(head -c 10485760 /dev/zero)
+fallocate -o 20M -l 1M "$M/falloc"
+fx_check "fallocate past the end" test "$(stat -c %s "$M/falloc")" = 22020096
+fx_expect_fail "fallocate punch hole is refused" fallocate -p -o 0 -l 4096 "$M/falloc"
+
+# ---- mmap shared writes ----
+fx_check "mmap write with msync" "$HELPERS/client_mmap" "$M/mm1" $((9 << 20)) msync
+fx_check "mmap write without msync" "$HELPERS/client_mmap" "$M/mm2" $((5 << 20)) nosync
+remount
+python3 - "$M/mm1" "$M/mm2" <<'EOF' || fx_fail "mmap data after remount"
+import sys
+for p in sys.argv[1:]:
+    d = open(p, "rb").read()
+    for i in range(0, len(d), 4093):
+        assert d[i] == (i * 7 + i // 4096) & 0xff, (p, i)
+EOF
+
+# ---- unlinked but open ----
+python3 - "$M/gone" <<'EOF' || fx_fail "unlinked-but-open file"
+import os, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b"a" * 5000000)
+os.fsync(fd)
+os.unlink(p)
+assert not os.path.exists(p)
+os.write(fd, b"b" * 5000000)
+os.fsync(fd)
+assert os.pread(fd, 10, 4999995) == b"aaaaabbbbb"
+assert os.fstat(fd).st_size == 10000000
+os.ftruncate(fd, 7000000)
+assert os.pread(fd, 10, 6999995) == b"bbbbb"
+os.close(fd)
+EOF
+echo still-here >"$M/gone2"
+exec 3<"$M/gone2"
+rm "$M/gone2"
+fx_check "read an unlinked file through an open descriptor" test "$(cat <&3)" = still-here
+exec 3<&-
+
+# ---- rename over an open file ----
+echo old-content >"$M/target"
+exec 3<"$M/target"
+echo new-content >"$M/newfile"
+mv "$M/newfile" "$M/target"
+fx_check "open descriptor keeps the replaced file" test "$(cat <&3)" = old-content
+fx_check "the name has the new file" test "$(cat "$M/target")" = new-content
+exec 3<&-
+
+# ---- fio with its own verification ----
+command -v fio >/dev/null || fx_fail "fio is missing: install the Debian package fio"
+{
+  FIO="fio --directory=$M --size=64M --verify=crc32c --verify_fatal=1 --do_verify=1 --output=$T/fio.out"
+  $FIO --name=randwrite4k --rw=randwrite --bs=4k --ioengine=psync ||
+    { cat "$T/fio.out" >&2; fx_fail "fio random 4k writes with verify"; }
+  $FIO --name=randrw --rw=randrw --bssplit=4k/50:64k/30:1m/20 --ioengine=psync \
+       --fsync=16 ||
+    { cat "$T/fio.out" >&2; fx_fail "fio random mixed sizes with verify"; }
+  $FIO --name=direct --rw=randwrite --bs=16k --ioengine=libaio --iodepth=8 \
+       --direct=1 --size=32M ||
+    { cat "$T/fio.out" >&2; fx_fail "fio O_DIRECT random writes with verify"; }
+  rm -f "$M"/randwrite4k.* "$M"/randrw.* "$M"/direct.*
+}
+
+fx_check "clean unmount" fx_umount "$M"
+
+# ---- a block store that fails: errors, never a false success ----
+# A 16 MiB tmpfs fills up; garbage is collected after 1 s.
+mkdir -p "$T/gwfull/blocks"
+mount -t tmpfs -o size=16m tmpfs "$T/gwfull/blocks" || fx_fail "tmpfs"
+FX_MOUNTS+=("$T/gwfull/blocks")
+fx_start_gateway gwfull --gc-grace 1
+MF=$T/mntfull
+fx_mount gwfull "$MF"
+fx_expect_fail "a write that does not fit reports an error" \
+  dd if=/dev/urandom of="$MF/big" bs=1M count=40 conv=fsync status=none
+python3 - "$MF/small" <<'EOF' || fx_fail "fsync and close on a full store"
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, b"x" * 100000)
+for op in (lambda: os.fsync(fd), lambda: os.close(fd)):
+    try:
+        op()
+        raise SystemExit("succeeded on a full store")
+    except OSError as e:
+        assert e.errno == errno.EIO, e
+EOF
+fx_check "nothing of the failed small file was committed" \
+  test "$(stat -c %s "$MF/small")" = 0
+rm -f "$MF/big" "$MF/small"
+# Once the garbage is gone, writes work again.
+head -c 5000000 /dev/urandom >"$T/after"
+fx_wait_for 30 cp "$T/after" "$MF/after" || fx_fail "writes after space came back"
+fx_check "data written after the store recovered" cmp "$T/after" "$MF/after"
+fx_check "unmount" fx_umount "$MF"
+fx_pass

@@ -1,0 +1,97 @@
+#!/bin/bash
+# client_multi.sh - two FUSE mounts of one gateway: close-to-open (a file
+# written and closed in one is read whole in the other, also after the
+# other had the old content cached), renames and unlinks seen within the
+# attribute timeout, and two mounts writing disjoint 4 KiB records into
+# the same blocks of one file at once without losing any.
+. "$FLEXFS_SRCDIR/tests/lib/common.sh"
+# The clients' counters files go with the test, not to /run/flexfs.
+export FLEXFS_STATS_DIR=$T/stats
+fx_require_root
+fx_require_fuse
+HELPERS=$FLEXFS_BUILDDIR/tests/integration
+
+fx_start_gateway gw
+A=$T/a
+B=$T/b
+fx_mount gw "$A"
+fx_mount gw "$B"
+
+# ---- close-to-open ----
+head -c 20000000 /dev/urandom >"$T/f1"
+cp "$T/f1" "$A/f"
+fx_check "written in A, read whole in B" cmp "$T/f1" "$B/f"
+# B now has the file cached; A overwrites part of it in place (same size)
+# and then makes it longer.
+head -c 3000000 /dev/urandom >"$T/patch"
+dd if="$T/patch" of="$A/f" bs=1M seek=5 conv=notrunc status=none
+dd if="$T/patch" of="$T/f1" bs=1M seek=5 conv=notrunc status=none
+fx_check "in-place change in A seen by B on open" cmp "$T/f1" "$B/f"
+head -c 1234567 /dev/urandom >>"$T/f1"
+tail -c 1234567 "$T/f1" >>"$A/f"
+fx_check "append in A seen by B on open" cmp "$T/f1" "$B/f"
+# and the other way round, with a shorter file
+head -c 777 /dev/urandom >"$T/f2"
+cp "$T/f2" "$B/f"
+fx_check "truncating rewrite in B seen by A" cmp "$T/f2" "$A/f"
+
+# ---- names: renames and unlinks seen within the attribute timeout ----
+mkdir "$A/dir"
+echo x >"$A/dir/old"
+fx_check "B sees the new file" test "$(cat "$B/dir/old")" = x
+mv "$A/dir/old" "$A/dir/new"
+sleep 1.5
+fx_check "B no longer sees the old name" test ! -e "$B/dir/old"
+fx_check "B sees the new name" test "$(cat "$B/dir/new")" = x
+fx_check "B lists the directory" test "$(ls "$B/dir")" = new
+rm "$A/dir/new"
+sleep 1.5
+fx_check "B sees the unlink" test ! -e "$B/dir/new"
+fx_check "B lists the empty directory" test -z "$(ls "$B/dir")"
+mkdir "$B/dir/sub"
+sleep 1.5
+fx_check "A sees B's mkdir" test -d "$A/dir/sub"
+rmdir "$A/dir/sub"
+sleep 1.5
+fx_check "B sees A's rmdir" test ! -e "$B/dir/sub"
+
+# ---- the same name created from both mounts at once: one file ----
+for i in 1 2 3; do
+  python3 - "$A/race$i" "$B/race$i" <<'EOF' || fx_fail "concurrent O_CREAT $i"
+import os, sys, threading
+fds = [None, None]
+def create(i):
+    fds[i] = os.open(sys.argv[1 + i], os.O_WRONLY | os.O_CREAT, 0o644)
+ts = [threading.Thread(target=create, args=(i,)) for i in (0, 1)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+assert os.fstat(fds[0]).st_ino == os.fstat(fds[1]).st_ino
+EOF
+done
+fx_check "each raced name listed once" test "$(ls "$A" | grep -c '^race')" = 3
+
+# ---- concurrent writers, disjoint records in the same blocks ----
+run_pair() {        # run_pair FILE NREC MODE
+  local f=$1 n=$2 mode=$3
+  # The file exists before the writers start: what is tested here is
+  # their data, not two concurrent O_CREATs of one name.
+  touch "$A/$f"
+  "$HELPERS/client_records" write "$A/$f" 0 2 "$n" 4096 "$mode" &
+  local p0=$!
+  "$HELPERS/client_records" write "$B/$f" 1 2 "$n" 4096 "$mode" &
+  local p1=$!
+  fx_track_pid $p0
+  fx_track_pid $p1
+  wait $p0 || fx_fail "writer 0 ($mode) failed"
+  wait $p1 || fx_fail "writer 1 ($mode) failed"
+  fx_check "every record ($mode) seen from A" \
+    "$HELPERS/client_records" verify "$A/$f" 2 "$n" 4096
+  fx_check "every record ($mode) seen from B" \
+    "$HELPERS/client_records" verify "$B/$f" 2 "$n" 4096
+}
+run_pair shared-fsync 150 fsync
+run_pair shared-direct 150 direct
+
+fx_check "unmount A" fx_umount "$A"
+fx_check "unmount B" fx_umount "$B"
+fx_pass
