@@ -4,13 +4,17 @@
  *
  * The FUSE node id is the gateway's inode number, except that the
  * volume's root and FUSE_ROOT_ID trade places.  Every call carries the
- * requester's uid, gid and groups; the gateway decides about access, so
- * default_permissions is not used.  Errors from the gateway are errnos
- * and go back to the kernel as they are. */
+ * requester's uid, gid and groups and the gateway decides about access.
+ * Kernel ACL support (FUSE_CAP_POSIX_ACL, which implies
+ * default_permissions) makes the kernel check mode bits and ACLs too,
+ * with the same rules, also on paths it has cached.  Errors from the
+ * gateway are errnos and go back to the kernel as they are.  Extended
+ * attributes, access(2) and locks are in fs_posix.c. */
 #define _GNU_SOURCE
 #define FUSE_USE_VERSION 312
 #include "config.h"
 #include "fs.h"
+#include "fs_int.h"
 #include "client.h"
 #include "inode.h"
 #include "log.h"
@@ -75,6 +79,27 @@ static int call(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
         rc == -ENETUNREACH || rc == -ECONNRESET || rc == -EOPNOTSUPP)
         rc = -EIO;
     return rc;
+}
+
+struct client *fs_client(fuse_req_t req)
+{
+    return CL(req);
+}
+
+uint64_t fs_gw_ino(struct client *cl, fuse_ino_t ino)
+{
+    return GW(cl, ino);
+}
+
+void fs_get_cred(fuse_req_t req, struct rpc_cred *cr)
+{
+    get_cred(req, cr);
+}
+
+int fs_call(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
+            xdrproc_t xa, void *a, xdrproc_t xr, void *r, int *resent)
+{
+    return call(cl, cr, proc, xa, a, xr, r, resent);
 }
 
 static fx_name mkname(const char *name)
@@ -611,6 +636,8 @@ static void close_file(struct client *cl, struct fnode *fn)
 {
     pthread_mutex_lock(&fn->lock);
     int last = fn->opens > 0 && --fn->opens == 0;
+    if (last)
+        fn->posix_locks = 0;            /* each close released its own */
     pthread_mutex_unlock(&fn->lock);
     if (last) {
         int rc = wb_flush(cl, fn);
@@ -827,9 +854,18 @@ static void flush_reply(fuse_req_t req, fuse_ino_t ino)
     fnode_put(cl->inodes, fn);
 }
 
+/* close() of a descriptor: commits what is dirty, then (as POSIX wants
+ * for any close) drops the closing process's fcntl locks on the file,
+ * after the data, so the next holder reads it. */
 static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    flush_reply(req, ino);
+    struct client *cl = CL(req);
+    struct fnode *fn = fnode_find(cl->inodes, GW(cl, ino));
+    int rc = fn ? wb_flush(cl, fn) : 0;
+    if (fn)
+        fs_locks_flush(cl, fn, fi);
+    fuse_reply_err(req, -rc);
+    fnode_put(cl->inodes, fn);
 }
 
 static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -844,6 +880,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
     struct client *cl = CL(req);
     struct fnode *fn = fnode_find(cl->inodes, GW(cl, ino));
     if (fn) {
+        fs_locks_release(cl, fn, fi);
         close_file(cl, fn);
         fnode_put(cl->inodes, fn);
     }
@@ -1166,52 +1203,23 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
     fuse_reply_statfs(req, &sv);
 }
 
-/* access(2): there is no ACCESS call in the protocol, so answer from the
- * mode bits the gateway reports; the gateway still checks every real
- * operation. */
-static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
-{
-    struct client *cl = CL(req);
-    struct rpc_cred cr;
-    get_cred(req, &cr);
-    fx_attr a;
-    int rc = do_getattr(cl, &cr, GW(cl, ino), &a);
-    if (rc < 0) {
-        fuse_reply_err(req, -rc);
-        return;
-    }
-    if ((mask & W_OK) && cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
-        return;
-    }
-    unsigned perm;
-    if (cr.uid == 0) {
-        /* root: anything, but executing needs some x bit on a file. */
-        perm = 06;
-        if (S_ISDIR(a.mode) || (a.mode & 0111))
-            perm |= 01;
-    } else if (cr.uid == a.uid) {
-        perm = (a.mode >> 6) & 7;
-    } else {
-        int member = cr.gid == a.gid;
-        for (uint32_t i = 0; i < cr.ngroups && !member; i++)
-            member = cr.groups[i] == a.gid;
-        perm = member ? (a.mode >> 3) & 7 : a.mode & 7;
-    }
-    unsigned want = ((mask & R_OK) ? 4 : 0) | ((mask & W_OK) ? 2 : 0) |
-                    ((mask & X_OK) ? 1 : 0);
-    fuse_reply_err(req, (want & ~perm) ? EACCES : 0);
-}
-
 /* ---- session ---- */
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
     struct client *cl = userdata;
+    /* POSIX_ACL: the kernel enforces mode bits and ACLs on its cached
+     * view as well (default_permissions) and leaves the umask to the
+     * gateway (DONT_MASK), which skips it under a default ACL.
+     * HANDLE_KILLPRIV: the gateway clears setuid/setgid on write,
+     * truncation and chown; otherwise the kernel would try a chmod as the
+     * writer, which a writer who is not the owner may not do. */
     unsigned want = FUSE_CAP_ASYNC_READ | FUSE_CAP_ATOMIC_O_TRUNC |
                     FUSE_CAP_DONT_MASK | FUSE_CAP_READDIRPLUS |
                     FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_AUTO_INVAL_DATA |
-                    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_DIO;
+                    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_DIO |
+                    FUSE_CAP_POSIX_ACL | FUSE_CAP_POSIX_LOCKS |
+                    FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_HANDLE_KILLPRIV;
     conn->want |= want & conn->capable;
     /* No writeback cache: two mounts must see each other's closed writes
      * and every write must reach our dirty buffers (see the README). */
@@ -1297,4 +1305,11 @@ const struct fuse_lowlevel_ops fs_ops = {
     .fsyncdir = fs_fsyncdir,
     .statfs = fs_statfs,
     .access = fs_access,
+    .getxattr = fs_getxattr,
+    .setxattr = fs_setxattr,
+    .listxattr = fs_listxattr,
+    .removexattr = fs_removexattr,
+    .getlk = fs_getlk,
+    .setlk = fs_setlk,
+    .flock = fs_flock,
 };

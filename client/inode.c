@@ -42,8 +42,77 @@ int itable_create(struct itable **out)
     return 0;
 }
 
+/* ---- the xattr cache (see inode.h) ---- */
+
+#define XC_VALUE_MAX 1024       /* larger values are not kept */
+
+static const char *const xc_names[] = {
+    "system.posix_acl_access", "system.posix_acl_default",
+    "security.capability",
+};
+#define XC_NAMES (sizeof(xc_names) / sizeof(xc_names[0]))
+
+struct xcache {
+    struct {
+        uint64_t change;
+        uint32_t len;
+        int known;
+        char *val;              /* NULL: absent */
+    } e[XC_NAMES];
+};
+
+static int xc_index(const char *name)
+{
+    for (size_t i = 0; i < XC_NAMES; i++)
+        if (strcmp(name, xc_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void xcache_free(struct xcache *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; i < XC_NAMES; i++)
+        free(x->e[i].val);
+    free(x);
+}
+
+int fnode_xattr_cached(struct fnode *fn, const char *name, const char **val,
+                       uint32_t *len)
+{
+    int i = xc_index(name);
+    if (i < 0 || !fn->xattrs || !fn->have_attr || !fn->xattrs->e[i].known ||
+        fn->xattrs->e[i].change != fn->attr.change)
+        return 0;
+    *val = fn->xattrs->e[i].val;
+    *len = fn->xattrs->e[i].len;
+    return 1;
+}
+
+void fnode_xattr_remember(struct fnode *fn, const char *name,
+                          uint64_t change, const char *val, uint32_t len)
+{
+    int i = xc_index(name);
+    if (i < 0 || len > XC_VALUE_MAX)
+        return;
+    if (!fn->xattrs && !(fn->xattrs = calloc(1, sizeof(*fn->xattrs))))
+        return;
+    char *copy = NULL;
+    if (val && !(copy = malloc(len ? len : 1)))
+        return;
+    if (val)
+        memcpy(copy, val, len);
+    free(fn->xattrs->e[i].val);
+    fn->xattrs->e[i].val = copy;
+    fn->xattrs->e[i].len = val ? len : 0;
+    fn->xattrs->e[i].change = change;
+    fn->xattrs->e[i].known = 1;
+}
+
 static void fnode_free(struct fnode *fn)
 {
+    xcache_free(fn->xattrs);
     fnode_map_drop(fn);
     pthread_mutex_destroy(&fn->lock);
     pthread_cond_destroy(&fn->cond);

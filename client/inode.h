@@ -18,6 +18,7 @@ struct client;
 struct itable;
 struct mapchunk;
 struct dblock;
+struct xcache;
 
 /* A block as the map says: version 0 is a hole. */
 struct mapent {
@@ -43,6 +44,8 @@ struct fnode {
     uint64_t map_gen;               /* moves when the map is dropped */
     uint64_t ra_next;               /* offset a sequential read goes on at */
     uint64_t ra_upto;               /* read-ahead issued below this block */
+    int posix_locks;                /* an fcntl lock was taken here */
+    struct xcache *xattrs;          /* see fnode_xattr_cached */
 
     /* write-back state, owned by writeback.c */
     struct dblock *dirty;           /* dirty and busy blocks */
@@ -82,5 +85,18 @@ void fnode_map_drop(struct fnode *fn);
 int fnode_map_get(struct client *cl, struct fnode *fn,
                   const struct rpc_cred *cr, uint64_t first, uint32_t n,
                   struct mapent *out, uint64_t *gen);
+
+/* A few extended attributes are read all the time: the POSIX ACLs the
+ * kernel checks access with and the file capability it looks for before
+ * every write.  Their values are kept with the change counter they were
+ * read under (every xattr change moves the counter) and served while the
+ * inode's counter from the gateway is still that one.  fn->lock held.
+ * fnode_xattr_cached: 1 and *val, *len (*val NULL: no such attribute) if
+ * known, 0 if not; *val stays valid while the lock is held. */
+int fnode_xattr_cached(struct fnode *fn, const char *name, const char **val,
+                       uint32_t *len);
+/* Remembers name's value (NULL: absent) as read under change. */
+void fnode_xattr_remember(struct fnode *fn, const char *name,
+                          uint64_t change, const char *val, uint32_t len);
 
 #endif

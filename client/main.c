@@ -37,6 +37,7 @@
 #define MOUNT_RETRY_SECS 3      /* at mount time: fail fast */
 #define RUN_RETRY_SECS   60     /* later: ride out gateway restarts */
 #define FLUSHERS         4
+#define MAX_FUSE_THREADS 256    /* see serve() */
 
 /* Undoes the octal escapes of /proc/self/mountinfo ("\040" for ' '). */
 static void unescape(char *s)
@@ -176,6 +177,9 @@ static int serve(struct client *cl)
     if (!cfg)
         return -ENOMEM;
     fuse_loop_cfg_set_idle_threads(cfg, 16);
+    /* A blocked F_SETLKW or flock keeps its thread: leave room for many,
+     * or the unlock that would wake them could find no thread. */
+    fuse_loop_cfg_set_max_threads(cfg, MAX_FUSE_THREADS);
     rc = fuse_session_loop_mt(cl->se, cfg);
     fuse_loop_cfg_destroy(cfg);
     return rc;
@@ -223,7 +227,15 @@ int main(int argc, char **argv)
     const struct session_volume *vol = session_volume(cl.sess);
 
     int status = EX_FAIL_MOUNT;
-    struct store_opts so = { .threads = o->transfer_threads };
+    /* The gateway names the store (without secrets); the credentials are
+     * this host's own: the file named by -o credentials, else the AWS_*
+     * variables or ~/.aws/credentials.  Opening before detaching is safe:
+     * it reads the credentials and sets up handles, but starts no thread
+     * and makes no connection (the first transfer does). */
+    struct store_opts so = {
+        .threads = o->transfer_threads,
+        .credentials_file = o->credentials[0] ? o->credentials : NULL,
+    };
     rc = store_open(vol->store_url, &so, &cl.store);
     if (rc < 0) {
         char red[1024];

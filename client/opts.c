@@ -28,6 +28,8 @@ void opts_usage(const char *prog)
         "  readahead=SIZE     read-ahead window (8M)\n"
         "  writeback_size=SIZE  dirty data buffered per mount (256M)\n"
         "  transfer_threads=N parallel block transfers (8)\n"
+        "  credentials=FILE   S3 credentials file (AWS style) for the block\n"
+        "                     store; else AWS_* variables or ~/.aws/credentials\n"
         "  allow_other        let other users use the mount\n"
         "  debug              log every operation\n", prog);
 }
@@ -177,6 +179,12 @@ static int parse_one(struct client_opts *o, char *opt)
             rc = -EINVAL;
         else
             o->transfer_threads = (unsigned)n;
+    } else if (strcmp(opt, "credentials") == 0 && val) {
+        /* A file name, never a secret: options show in ps and mtab. */
+        if (*val == '\0' || strlen(val) >= sizeof(o->credentials))
+            rc = -EINVAL;
+        else
+            strcpy(o->credentials, val);
     } else if (!val && in_list(passed_flags, opt)) {
         rc = add_fuse_flag(o, opt);
     } else if ((!val && in_list(dropped_flags, opt)) ||

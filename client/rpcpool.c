@@ -25,6 +25,7 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define CALL_TIMEOUT_SECS  60
+#define WAIT_TIMEOUT_SECS  (7 * 24 * 3600)  /* rpcpool_call_wait: no limit */
 
 struct conn {
     CLIENT *cl;
@@ -254,9 +255,13 @@ static int stat_errno(enum clnt_stat st)
     }
 }
 
-int rpcpool_call(struct rpcpool *p, const struct rpc_cred *cr, uint32_t proc,
-                 xdrproc_t xargs, void *args, xdrproc_t xres, void *res,
-                 int *resent)
+/* One call on c, retried on transport errors until the retry window
+ * (from the start, or with `waiting` from the last failure of a call
+ * that reached the gateway) runs out.  tmo: how long a reply may take. */
+static int call_on(struct rpcpool *p, struct conn *c,
+                   const struct rpc_cred *cr, uint32_t proc,
+                   xdrproc_t xargs, void *args, xdrproc_t xres, void *res,
+                   long tmo, int waiting, int *resent)
 {
     pthread_mutex_lock(&p->lock);
     unsigned window = p->retry_secs;
@@ -266,10 +271,6 @@ int rpcpool_call(struct rpcpool *p, const struct rpc_cred *cr, uint32_t proc,
     int sent = 0;
     if (resent)
         *resent = 0;
-
-    struct conn *c = conn_get(p);
-    if (!c)
-        return -ENOMEM;
     int rc;
     for (;;) {
         rc = 0;
@@ -284,7 +285,7 @@ int rpcpool_call(struct rpcpool *p, const struct rpc_cred *cr, uint32_t proc,
         if (rc == 0)
             rc = set_auth(p, c, cr);
         if (rc == 0) {
-            struct timeval tv = { .tv_sec = CALL_TIMEOUT_SECS };
+            struct timeval tv = { .tv_sec = tmo };
             if (sent && resent)
                 *resent = 1;
             sent = 1;
@@ -305,6 +306,8 @@ int rpcpool_call(struct rpcpool *p, const struct rpc_cred *cr, uint32_t proc,
                       clnt_sperrno(st));
             conn_drop(c);
             rc = -EIO;
+            if (waiting)
+                deadline = now_secs() + window;
         } else if (rc == -ENOMEM) {
             break;
         }
@@ -319,6 +322,32 @@ int rpcpool_call(struct rpcpool *p, const struct rpc_cred *cr, uint32_t proc,
         if (backoff_ms < 1000)
             backoff_ms *= 2;
     }
+    return rc;
+}
+
+int rpcpool_call(struct rpcpool *p, const struct rpc_cred *cr, uint32_t proc,
+                 xdrproc_t xargs, void *args, xdrproc_t xres, void *res,
+                 int *resent)
+{
+    struct conn *c = conn_get(p);
+    if (!c)
+        return -ENOMEM;
+    int rc = call_on(p, c, cr, proc, xargs, args, xres, res,
+                     CALL_TIMEOUT_SECS, 0, resent);
     conn_put(p, c);
+    return rc;
+}
+
+int rpcpool_call_wait(struct rpcpool *p, const struct rpc_cred *cr,
+                      uint32_t proc, xdrproc_t xargs, void *args,
+                      xdrproc_t xres, void *res)
+{
+    /* A connection of its own: a pool connection held by a call that may
+     * wait for hours would starve every other call of the mount. */
+    struct conn c;
+    memset(&c, 0, sizeof(c));
+    int rc = call_on(p, &c, cr, proc, xargs, args, xres, res,
+                     WAIT_TIMEOUT_SECS, 1, NULL);
+    conn_drop(&c);
     return rc;
 }

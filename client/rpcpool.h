@@ -38,5 +38,12 @@ void rpcpool_set_retry(struct rpcpool *p, unsigned secs);
 int rpcpool_call(struct rpcpool *p, const struct rpc_cred *cr, uint32_t proc,
                  xdrproc_t xargs, void *args, xdrproc_t xres, void *res,
                  int *resent);
+/* The same for a call the gateway answers only when something happens (a
+ * blocking lock): on a connection of its own, outside the pool, with no
+ * deadline for the answer.  A lost connection is made again and the call
+ * resent (the gateway drops a waiting call whose connection went). */
+int rpcpool_call_wait(struct rpcpool *p, const struct rpc_cred *cr,
+                      uint32_t proc, xdrproc_t xargs, void *args,
+                      xdrproc_t xres, void *res);
 
 #endif

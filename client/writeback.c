@@ -25,8 +25,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define COMMIT_TRIES 32
+/* A commit that keeps losing races for its blocks goes round again for
+ * this long: against a busy writer on a slow store (S3) the one whose
+ * merge-upload-commit is shorter can win many rounds in a row, and giving
+ * up early would fail a write that needs only patience. */
+#define COMMIT_WAIT_MS 60000
 #define DIRTY_EXPIRE_SECS 30    /* dirty data older than this is flushed */
 #define SCAN_SECS 5
 
@@ -495,6 +500,13 @@ static int commit_once(struct client *cl, struct fnode *fn,
     return rc;
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Uploads the blocks (ups[i].d set, all busy) and commits them. */
 static int upload_commit(struct client *cl, struct fnode *fn,
                          const struct rpc_cred *cr, struct up *ups, size_t n,
@@ -511,17 +523,16 @@ static int upload_commit(struct client *cl, struct fnode *fn,
         ups[i].fn = fn;
         ups[i].need = 1;
     }
+    uint64_t start = mono_ms();
     int rc = get_bases(cl, fn, cr, ups, n);
-    for (int tries = 0; rc == 0 && tries < COMMIT_TRIES; tries++) {
+    while (rc == 0) {
         rc = upload_all(cl, ups, n);
         if (rc < 0)
             break;
         rc = commit_once(cl, fn, cr, ups, n, write_end, mtime);
         if (rc <= 0)
             break;
-        rc = 0;
-        if (tries == COMMIT_TRIES - 1)
-            rc = -EIO;
+        rc = mono_ms() - start < COMMIT_WAIT_MS ? 0 : -EIO;
     }
     if (rc < 0) {
         log_warn("inode %llu: flush of %zu blocks failed: %s",

@@ -25,6 +25,8 @@ struct gateway_opts {
     char *listen;                       /* ADDR:PORT */
     char *meta_dir;
     char *store;                        /* block-store URL */
+    char *s3_credentials;               /* S3 credentials file, or NULL:
+                                           the AWS_* variables */
     char *pid_file;
     char *port_file;                    /* gets the bound port */
     char *log_file;

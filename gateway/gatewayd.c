@@ -47,6 +47,9 @@ static const char usage_text[] =
 "      --listen ADDR:PORT  address to serve on (default " GW_DEFAULT_LISTEN ")\n"
 "      --meta-dir DIR    Berkeley DB environment (default " GW_DEFAULT_META_DIR ")\n"
 "      --store URL       block store (default " GW_DEFAULT_STORE ")\n"
+"      --s3-credentials FILE  AWS-style credentials file for an s3:// store\n"
+"                        (default: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
+"                        AWS_SESSION_TOKEN, else ~/.aws/credentials)\n"
 "      --pid-file FILE   write the daemon's PID here\n"
 "      --port-file FILE  write the bound port here once serving\n"
 "      --log-level LEVEL error, warning, notice, info or debug (default notice)\n"
@@ -77,6 +80,7 @@ static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_KEY },
     { "meta-dir", required_argument, NULL, OPT_KEY },
     { "store", required_argument, NULL, OPT_KEY },
+    { "s3-credentials", required_argument, NULL, OPT_KEY },
     { "pid-file", required_argument, NULL, OPT_KEY },
     { "port-file", required_argument, NULL, OPT_KEY },
     { "log-level", required_argument, NULL, OPT_KEY },
@@ -141,6 +145,9 @@ static int set_key(struct gateway_opts *o, const char *key, const char *val,
         rc = set_string(&o->meta_dir, val);
     } else if (strcmp(key, "store") == 0) {
         rc = strstr(val, "://") ? set_string(&o->store, val) : -EINVAL;
+    } else if (strcmp(key, "s3_credentials") == 0) {
+        /* A file name: the secrets themselves never go in arguments. */
+        rc = *val ? set_string(&o->s3_credentials, val) : -EINVAL;
     } else if (strcmp(key, "pid_file") == 0) {
         rc = set_string(&o->pid_file, val);
     } else if (strcmp(key, "port_file") == 0) {
@@ -215,6 +222,7 @@ static void opts_free(struct gateway_opts *o)
     free(o->listen);
     free(o->meta_dir);
     free(o->store);
+    free(o->s3_credentials);
     free(o->pid_file);
     free(o->port_file);
     free(o->log_file);
@@ -295,7 +303,8 @@ static int parse_args(int argc, char **argv, struct gateway_opts *o)
         return -1;
     }
     if (make_absolute(&o->meta_dir) < 0 || make_absolute(&o->pid_file) < 0 ||
-        make_absolute(&o->port_file) < 0 || make_absolute(&o->log_file) < 0) {
+        make_absolute(&o->port_file) < 0 || make_absolute(&o->log_file) < 0 ||
+        make_absolute(&o->s3_credentials) < 0) {
         fprintf(stderr, PROG ": %s\n", strerror(errno));
         return -1;
     }
@@ -575,7 +584,10 @@ static int start(struct running *r, const struct gateway_opts *o,
             return rc;
     }
     store_url_redact(o->store, r->gw.store_url, sizeof(r->gw.store_url));
-    rc = store_open(o->store, NULL, &r->gw.store);
+    /* The store's credentials are ours alone: MOUNT hands clients the
+     * redacted URL, and each client brings its own. */
+    struct store_opts so = { .credentials_file = o->s3_credentials };
+    rc = store_open(o->store, &so, &r->gw.store);
     if (rc < 0) {
         startup_error("cannot open the block store %s: %s", r->gw.store_url,
                       strerror(-rc));

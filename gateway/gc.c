@@ -10,6 +10,7 @@
 
 #include "blockkey.h"
 #include "log.h"
+#include "metrics.h"
 
 #define GC_BATCH       256              /* S3 bulk delete takes 1000 */
 #define GC_BACKOFF_MAX 60               /* seconds between failed passes */
@@ -56,6 +57,7 @@ static int gc_batch(struct gc *g, int64_t before)
     }
     int rc = store_delete_many(g->store, kp, (size_t)n);
     if (rc < 0) {
+        metrics_store_error();
         log_warn("gc: deleting %d block versions from the store: %s; "
                  "will retry", n, strerror(-rc));
         return rc;

@@ -330,7 +330,8 @@ static int do_commit(struct tx *tx, void *arg)
 
     in.size = newsize;
     in.mode = perm_write_kill(a->cr, in.mode);
-    if ((rc = inode_changed(tx, &in, CH_CTIME)))
+    if ((rc = xattr_kill_caps(tx, &in)) ||
+        (rc = inode_changed(tx, &in, CH_CTIME)))
         return rc;
     if (a->mtime)
         settime_apply(tx, a->mtime, &in.mtime);

@@ -707,7 +707,11 @@ static int do_check_unref(struct tx *tx, void *arg)
 /* Seconds since the object was written, or -1 when the store cannot say. */
 static int64_t object_age(struct fsck *f, const char *key)
 {
-    if (!f->o->store_dir)
+    struct store_objstat os;
+    int rc = store_stat(f->o->store, key, &os);
+    if (rc == 0)
+        return os.mtime < 0 ? -1 : (int64_t)time(NULL) - os.mtime;
+    if (rc != -ENOSYS || !f->o->store_dir)
         return -1;
     char path[4096 + BLOCKKEY_MAX];
     struct stat st;

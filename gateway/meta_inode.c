@@ -333,6 +333,9 @@ static int do_setattr(struct tx *tx, void *arg)
     if ((sa->valid & (META_SET_UID | META_SET_GID)) &&
         !(sa->valid & META_SET_MODE))
         in.mode = perm_chown_kill(in.mode);
+    if ((sa->valid & (META_SET_UID | META_SET_GID | META_SET_SIZE)) &&
+        (rc = xattr_kill_caps(tx, &in)))
+        return rc;
     if (sa->valid & META_SET_MODE) {
         in.mode = mode;
         if ((rc = acl_chmod(tx, &in)))
@@ -545,7 +548,8 @@ static int create_existing(struct tx *tx, struct mk_args *a,
         return rc;
     if ((a->flags & META_CREATE_TRUNC) && S_ISREG(in->mode)) {
         in->mode = perm_write_kill(a->cr, in->mode);
-        if ((rc = inode_truncate(tx, in, 0)) ||
+        if ((rc = xattr_kill_caps(tx, in)) ||
+            (rc = inode_truncate(tx, in, 0)) ||
             (rc = inode_changed(tx, in, CH_CTIME | CH_MTIME)) ||
             (rc = inode_put(tx, in)))
             return rc;

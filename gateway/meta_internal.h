@@ -285,6 +285,9 @@ int xattr_write(struct tx *tx, uint64_t ino, const char *name, size_t nlen,
                 const void *val, size_t len);
 /* 0, or -ENODATA when absent. */
 int xattr_delete(struct tx *tx, uint64_t ino, const char *name, size_t nlen);
+/* A write, truncation or chown takes the file's capabilities away
+ * (security.capability), as Linux does. */
+int xattr_kill_caps(struct tx *tx, const struct inode *in);
 
 /* The POSIX ACL xattrs of in (which: ACL_NAME_ACCESS/DEFAULT). */
 int acl_xattr_get(struct tx *tx, const struct inode *in, const char *which,

@@ -520,7 +520,8 @@ static int do_open_file(struct tx *tx, void *arg)
         return rc;
     if ((a->flags & O_TRUNC) && S_ISREG(in.mode)) {
         in.mode = perm_write_kill(a->cr, in.mode);
-        if ((rc = inode_truncate(tx, &in, 0)) ||
+        if ((rc = xattr_kill_caps(tx, &in)) ||
+            (rc = inode_truncate(tx, &in, 0)) ||
             (rc = inode_changed(tx, &in, CH_CTIME | CH_MTIME)) ||
             (rc = inode_put(tx, &in)))
             return rc;

@@ -61,6 +61,15 @@ int xattr_delete(struct tx *tx, uint64_t ino, const char *name, size_t nlen)
     return rc == -ENOENT ? -ENODATA : rc;
 }
 
+int xattr_kill_caps(struct tx *tx, const struct inode *in)
+{
+    static const char caps[] = "security.capability";
+    if (!S_ISREG(in->mode))
+        return 0;
+    int rc = xattr_delete(tx, in->ino, caps, sizeof(caps) - 1);
+    return rc == -ENODATA ? 0 : rc;
+}
+
 /* ---- names and permissions ---- */
 
 static int has_prefix(const char *name, size_t len, const char *prefix)

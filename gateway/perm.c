@@ -119,12 +119,31 @@ void perm_new_inode(const struct meta_cred *cr, const struct perm_node *parent,
     *out_gid = gid;
 }
 
+/* Linux clears setuid/setgid before a write or truncation as the writer
+ * (notify_change with ATTR_FORCE), and a FUSE kernel that is not told the
+ * file system does it (libfuse 3.14 never passes FUSE_HANDLE_KILLPRIV)
+ * sends that as a chmod from the writer: a change that only drops those
+ * bits is allowed to anyone who may write the file. */
+static int only_kills_suid(const struct meta_cred *cr,
+                           const struct perm_node *n, uint32_t bits)
+{
+    const uint32_t kill = S_ISUID | S_ISGID;
+    uint32_t old = n->mode & 07777;
+    if (bits == old || (bits & ~kill) != (old & ~kill) || (bits & ~old))
+        return 0;
+    return perm_access(cr, n, PERM_WRITE) == 0;
+}
+
 int perm_chmod(const struct meta_cred *cr, const struct perm_node *n,
                uint32_t *mode)
 {
-    if (!perm_is_root(cr) && cr->uid != n->uid)
-        return -EPERM;
     uint32_t bits = *mode & 07777;
+    if (!perm_is_root(cr) && cr->uid != n->uid) {
+        if (!only_kills_suid(cr, n, bits))
+            return -EPERM;
+        *mode = (n->mode & S_IFMT) | bits;
+        return 0;
+    }
     if (!perm_is_root(cr) && !perm_in_group(cr, n->gid))
         bits &= ~(uint32_t)S_ISGID;
     *mode = (n->mode & S_IFMT) | bits;

@@ -53,8 +53,9 @@ void perm_new_inode(const struct meta_cred *cr, const struct perm_node *parent,
                     uint32_t mode, uint32_t umask, uint32_t *out_mode,
                     uint32_t *out_uid, uint32_t *out_gid);
 
-/* chmod: -EPERM unless owner or root; *mode gets the bits to store (the
- * type kept, S_ISGID dropped for a non-root caller outside the group). */
+/* chmod: -EPERM unless owner or root (or a writer only clearing setuid
+ * and setgid, as a write does); *mode gets the bits to store (the type
+ * kept, S_ISGID dropped for a non-root caller outside the group). */
 int perm_chmod(const struct meta_cred *cr, const struct perm_node *n,
                uint32_t *mode);
 /* chown/chgrp: -EPERM unless allowed.  set_uid/set_gid say which change. */

@@ -101,6 +101,17 @@ int store_statfs(struct store *s, uint64_t *total, uint64_t *avail)
     return s->ops->statfs(s, total, avail);
 }
 
+int store_stat(struct store *s, const char *key, struct store_objstat *st)
+{
+    if (!store_key_valid(key))
+        return -EINVAL;
+    if (!s->ops->stat)
+        return -ENOSYS;
+    st->size = 0;
+    st->mtime = -1;
+    return s->ops->stat(s, key, st);
+}
+
 /* Keys are relative paths of non-empty components, none "." or "..",
  * and no component that the file backend uses for its temporary files. */
 int store_key_valid(const char *key)

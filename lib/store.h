@@ -25,6 +25,12 @@ struct store_opts {
  * a negative value (an errno) through. */
 typedef int (*store_list_cb)(void *arg, const char *key, uint64_t size);
 
+/* What store_stat tells about one object. */
+struct store_objstat {
+    uint64_t size;
+    int64_t mtime;              /* seconds since the epoch; -1: unknown */
+};
+
 struct store_ops {
     const char *scheme;                 /* "file", "s3" */
     int (*open)(const char *url, const struct store_opts *opts,
@@ -44,6 +50,9 @@ struct store_ops {
     /* Optional: capacity in bytes; -ENOSYS when the store has no limit. */
     int (*statfs)(struct store *s, uint64_t *total, uint64_t *avail);
     void (*close)(struct store *s);
+    /* Optional: an object's size and when it was written (-ENOENT when
+     * there is none); lets fsck judge the age of unreferenced objects. */
+    int (*stat)(struct store *s, const char *key, struct store_objstat *st);
 };
 
 /* Every backend's handle starts with this. */
@@ -62,6 +71,8 @@ int store_delete_many(struct store *s, const char *const *keys, size_t n);
 int store_list(struct store *s, const char *prefix, store_list_cb cb,
                void *arg);
 int store_statfs(struct store *s, uint64_t *total, uint64_t *avail);
+/* -ENOSYS when the backend cannot say. */
+int store_stat(struct store *s, const char *key, struct store_objstat *st);
 
 /* Copies url into buf with any secret (user info, signature-like query
  * values) removed, for logs and for the MOUNT reply. */

@@ -397,6 +397,23 @@ static int file_statfs(struct store *s, uint64_t *total, uint64_t *avail)
     return 0;
 }
 
+static int file_stat(struct store *s, const char *key,
+                     struct store_objstat *out)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int rc = full_path(fs_of(s), key, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    if (stat(path, &st) < 0)
+        return (errno == ENOTDIR) ? -ENOENT : -errno;
+    if (!S_ISREG(st.st_mode))
+        return S_ISDIR(st.st_mode) ? -ENOENT : -EIO;
+    out->size = (uint64_t)st.st_size;
+    out->mtime = (int64_t)st.st_mtime;
+    return 0;
+}
+
 static void file_close(struct store *s)
 {
     struct file_store *fs = fs_of(s);
@@ -510,4 +527,5 @@ const struct store_ops store_file_ops = {
     .list = file_list,
     .statfs = file_statfs,
     .close = file_close,
+    .stat = file_stat,
 };

@@ -232,6 +232,7 @@ struct req {
     char *sink;                 /* GET object data */
     size_t sink_len;
     uint64_t off;
+    struct store_objstat *stat; /* HEAD: size and Last-Modified go here */
 };
 
 /* Outcome of one attempt. */
@@ -396,6 +397,8 @@ static void setup(struct s3_store *s, CURL *h, const struct req *r,
      * default paths); nothing here turns that off. */
     if (strcmp(r->method, "HEAD") == 0) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        if (r->stat)
+            curl_easy_setopt(h, CURLOPT_FILETIME, 1L);
     } else if (strcmp(r->method, "PUT") == 0) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
@@ -464,6 +467,16 @@ static enum verdict judge(const struct req *r, struct xfer *x, CURLcode c,
     return FAIL;
 }
 
+/* Size and Last-Modified of a HEAD answer (-1: the server sent none). */
+static void object_stat(CURL *h, struct store_objstat *st)
+{
+    curl_off_t len = -1, when = -1;
+    curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+    curl_easy_getinfo(h, CURLINFO_FILETIME_T, &when);
+    st->size = len > 0 ? (uint64_t)len : 0;
+    st->mtime = when >= 0 ? (int64_t)when : -1;
+}
+
 /* Runs r with retries.  On success the response body (when not sunk into
  * r->sink) is left in *resp for the caller to parse and free; *got is
  * what went into r->sink. */
@@ -491,6 +504,8 @@ static int perform(struct s3_store *s, const struct req *r,
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         enum verdict v = judge(r, &x, c, status, &rc, why, sizeof(why));
         if (v == OK) {
+            if (r->stat)
+                object_stat(h, r->stat);
             if (got)
                 *got = status == 416 ? 0 : x.sink_got;
             if (resp)
@@ -577,6 +592,18 @@ static int s3_del(struct store *st, const char *key)
     int rc = perform(s, &r, NULL, NULL);
     free(r.url);
     return rc == -ENOENT ? 0 : rc;
+}
+
+static int s3_stat(struct store *st, const char *key,
+                   struct store_objstat *out)
+{
+    struct s3_store *s = s3_of(st);
+    struct req r = {.method = "HEAD", .what = key, .stat = out};
+    if (!(r.url = s3_loc_url(&s->loc, key, NULL)))
+        return -ENOMEM;
+    int rc = perform(s, &r, NULL, NULL);
+    free(r.url);
+    return rc;
 }
 
 /* One bulk delete of up to S3_DELETE_BATCH keys. */
@@ -792,4 +819,5 @@ const struct store_ops store_s3_ops = {
     .list = s3_list,
     .statfs = NULL,
     .close = s3_close,
+    .stat = s3_stat,
 };

@@ -384,9 +384,17 @@ static int hold_lock(struct nfs_context *nfs, const char *path, int secs)
         fprintf(stderr, "open %s: %s\n", path, nfs_get_error(nfs));
         return 1;
     }
-    struct nfs4_flock wr = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-    if (nfs_fcntl(nfs, fh, NFS4_F_SETLK, &wr) < 0) {
-        printf("refused\n");
+    /* The whole file: libnfs sends l_len as the NFSv4 length, where 0 is
+     * invalid (RFC 7530), so name a length that reaches far enough. */
+    struct nfs4_flock wr = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+                             .l_len = INT64_MAX };
+    int rc = nfs_fcntl(nfs, fh, NFS4_F_SETLK, &wr);
+    if (rc < 0) {
+        fprintf(stderr, "lock %s: %s (%d)\n", path, nfs_get_error(nfs), rc);
+        /* libnfs 4.0.0 maps DENIED to no errno of its own: read it. */
+        const char *err = nfs_get_error(nfs);
+        printf(err && strstr(err, "NFS4ERR_DENIED") ? "refused\n"
+                                                     : "failed\n");
         fflush(stdout);
         return 3;
     }

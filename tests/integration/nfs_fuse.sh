@@ -85,7 +85,7 @@ else
   "$API" "$GW_PORT" lock /locked 6 > "$T/nfs-lock.out" 2>&1 &
   hold=$!
   fx_track_pid $hold
-  fx_wait_for 10 grep -q locked "$T/nfs-lock.out" || fx_fail "no NFS lock"
+  fx_wait_for 10 grep -q locked "$T/nfs-lock.out" || { cat "$T/nfs-lock.out" >&2; fx_fail "no NFS lock"; }
   python3 -c "$LOCKPY" "$MNT/locked" 0 >/dev/null 2>&1 &&
     fx_fail "a FUSE fcntl lock was granted over an NFS lock"
 fi

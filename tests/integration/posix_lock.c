@@ -112,6 +112,17 @@ static void serve(char *line, int *fds, int *nfds, char *out, size_t cap)
         if (strstr(a2, "nb"))
             op |= LOCK_NB;
         snprintf(out, cap, "%d", flock(fd, op) < 0 ? errno : 0);
+    } else if (strcmp(verb, "write") == 0) {
+        /* write FD TEXT OFFSET: TEXT at OFFSET, no close */
+        ssize_t n = pwrite(fd, a2, strlen(a2), (off_t)s);
+        snprintf(out, cap, "%d", n < 0 ? errno : 0);
+    } else if (strcmp(verb, "read") == 0) {
+        /* read FD - OFFSET LEN: replies "0 TEXT" */
+        char buf[64] = "";
+        ssize_t n = pread(fd, buf, l < 63 ? (size_t)l : 63, (off_t)s);
+        if (n >= 0)
+            buf[n] = 0;
+        snprintf(out, cap, "%d %s", n < 0 ? errno : 0, buf);
     } else if (strcmp(verb, "alarm") == 0) {
         /* The next blocking call is interrupted after a1 milliseconds. */
         struct itimerval it = { { 0, 0 }, { 0, atoi(a1) * 1000 } };
@@ -355,6 +366,17 @@ static void cases(const char *p1, const char *p2)
     getlk_is(&C, 0, "w", 0, 0, "u", 0, 0, 0);
     EXPECT("C w", DO(&C, "setlk 0 w 0 0"), 0);
     EXPECT("C u", DO(&C, "setlk 0 u 0 0"), 0);
+
+    printf("a lock holder reads what the previous holder wrote\n");
+    EXPECT("B reads (caches) the old bytes", DO(&B, "read 0 - 0 5"), 0);
+    EXPECT("A w", DO(&A, "setlk 0 w 0 0"), 0);
+    EXPECT("A writes", DO(&A, "write 0 fresh 0"), 0);
+    EXPECT("A unlocks (no close)", DO(&A, "setlk 0 u 0 0"), 0);
+    EXPECT("B w", DO(&B, "setlk 0 w 0 0"), 0);
+    EXPECT("B reads", DO(&B, "read 0 - 0 5"), 0);
+    if (strcmp(L, "0 fresh") != 0)
+        FAIL("B read '%s' under the lock, not A's 'fresh'", L + 2);
+    EXPECT("B u", DO(&B, "setlk 0 u 0 0"), 0);
 
     printf("flock, beside fcntl locks\n");
     EXPECT("A flock ex", DO(&A, "flock 0 ex"), 0);

@@ -46,11 +46,12 @@ wait $holder
 
 # ---- an unprivileged user's lock blocks root on the other mount ----
 chmod 755 "$T"
+mkdir -m 1777 "$T/flags"
 setpriv --reuid=4321 --regid=4321 --clear-groups \
-  "$PL" hold "$T/m1/f" w 0 0 "$T/ready" &
+  "$PL" hold "$T/m1/f" w 0 0 "$T/flags/ready" &
 holder=$!
 fx_track_pid $holder
-fx_wait_for 10 test -e "$T/ready" || fx_fail "holder did not lock"
+fx_wait_for 10 test -e "$T/flags/ready" || fx_fail "holder did not lock"
 rc=0; "$PL" try "$T/m2/f" r 0 1 || rc=$?
 fx_check "the user's lock refuses root on the other mount" test $rc = 3
 got=$("$PL" getlk "$T/m2/f" w 0 0)

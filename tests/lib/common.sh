@@ -8,6 +8,15 @@
 #   fx_start_gateway gw1            # -> $GW_PORT, $GW_PID, $GW_DIR
 #   fx_mount gw1 "$T/mnt"           # FUSE mount of the default volume
 #   ...; fx_pass
+#
+# FX_STORE picks the block store of the gateways a test starts:
+#   file (default)  a directory per gateway, $T/NAME/blocks
+#   s3              an S3 server (s3rver behind the SigV4-verifying proxy
+#                   of tests/s3/s3env.sh), started once per test when the
+#                   first gateway starts, with a prefix per gateway; the
+#                   key pair goes in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+#                   for the gateways and mounts (never on a command line).
+# fx_store_keys NAME lists the objects of gateway NAME's store on either.
 set -u
 
 : "${FLEXFS_BUILDDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -68,6 +77,53 @@ trap 'exit 130' INT TERM
 
 fx_track_pid() { FX_PIDS+=("$1"); }
 
+: "${FX_STORE:=file}"
+case "$FX_STORE" in
+  file) ;;
+  s3) . "$FLEXFS_SRCDIR/tests/s3/s3env.sh" ;;
+  *) fx_fail "FX_STORE=$FX_STORE: want file or s3" ;;
+esac
+fx_store_is_s3() { [ "$FX_STORE" = s3 ]; }
+
+# fx_store_url NAME [EXTRA ARGS...]: sets NAME_STORE to the store URL of
+# gateway NAME: the --store of the extra args if there is one, else the
+# default for FX_STORE (with s3, the server is started on first use).
+# Returns 0 when the caller must pass --store "$NAME_STORE" itself.
+fx_store_url() {
+  local name=$1 url="" a next=0; shift
+  for a in "$@"; do
+    if [ $next = 1 ]; then url=$a; next=0; continue; fi
+    case "$a" in
+      --store) next=1 ;;
+      --store=*) url=${a#--store=} ;;
+    esac
+  done
+  if [ -n "$url" ]; then
+    printf -v "${name}_STORE" '%s' "$url"
+    return 1
+  fi
+  if fx_store_is_s3; then
+    if [ -z "${S3_PORT:-}" ]; then
+      s3_start
+      s3_export_creds
+    fi
+    url="s3://$S3_BUCKET/$S3_PREFIX/$name?endpoint=http://127.0.0.1:$S3_PORT"
+  else
+    url="file://$T/$name/blocks"
+  fi
+  printf -v "${name}_STORE" '%s' "$url"
+  return 0
+}
+
+# fx_store_keys NAME [PREFIX]: the keys ("VOL/INO/INDEX.VERSION", under
+# PREFIX) of the objects in gateway NAME's block store, sorted, one a line.
+fx_store_keys() {
+  local var="${1}_STORE" out
+  out=$("$FLEXFS_BUILDDIR/tests/s3/storetool" ${S3_CRED:+-c "$S3_CRED"} \
+          "${!var}" list "${2:-}") || return 1
+  [ -z "$out" ] || printf '%s\n' "$out" | cut -f1
+}
+
 # fx_wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
 fx_wait_for() {
   local secs=$1; shift
@@ -82,16 +138,16 @@ fx_wait_for() {
 # fx_start_gateway NAME [EXTRA ARGS...]
 # Starts a gateway in the foreground (backgrounded by the shell) on
 # 127.0.0.1 with an ephemeral port, metadata in $T/NAME/meta and blocks in
-# $T/NAME/blocks (unless the extra args say otherwise).  Sets GW_PORT,
-# GW_PID, GW_DIR, and NAME_PORT / NAME_PID for later restarts.
+# $T/NAME/blocks or, with FX_STORE=s3, under the prefix NAME in the test's
+# S3 bucket (unless the extra args say otherwise).  Sets GW_PORT, GW_PID,
+# GW_DIR, and NAME_PORT / NAME_PID / NAME_STORE for later restarts.
 fx_start_gateway() {
   local name=$1; shift
   local dir="$T/$name"
   mkdir -p "$dir/meta" "$dir/blocks"
   rm -f "$dir/port"
-  local store="file://$dir/blocks"
-  local a
-  for a in "$@"; do case "$a" in --store*) store="";; esac; done
+  local store=""
+  if fx_store_url "$name" "$@"; then local v="${name}_STORE"; store=${!v}; fi
   "$GATEWAYD" -f --listen 127.0.0.1:0 --port-file "$dir/port" \
       --meta-dir "$dir/meta" ${store:+--store "$store"} \
       --log-level "${FX_GW_LOG_LEVEL:-info}" "$@" >>"$T/$name.log" 2>&1 &
@@ -114,9 +170,12 @@ fx_restart_gateway() {
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && fx_fail "gateway $name did not stop on $sig"
   rm -f "$dir/port"
-  local store="file://$dir/blocks"
-  local a
-  for a in "$@"; do case "$a" in --store*) store="";; esac; done
+  # The same store as before, unless the extra args name one.
+  local store="" svar="${name}_STORE"
+  case " $* " in
+    *" --store"*) fx_store_url "$name" "$@" ;;
+    *) store=${!svar:-file://$dir/blocks} ;;
+  esac
   # The port may sit in TIME_WAIT for a moment; retry the bind briefly.
   local tries=0
   while :; do

@@ -7,6 +7,7 @@
  *     del KEY                 delete one object
  *     delmany KEY...          bulk delete ("-" reads keys from stdin)
  *     list [PREFIX]           print "KEY<tab>SIZE" lines
+ *     stat KEY                print "SIZE<tab>MTIME" (epoch seconds, -1 unknown)
  *     fill PREFIX COUNT SIZE  put COUNT objects PREFIX<n> of SIZE bytes
  *     ranges KEY SIZE         put a patterned object, check many ranged reads
  *     bench COUNT SIZE        parallel put, get (verified), delete; MiB/s
@@ -105,6 +106,18 @@ static int cmd_put(struct store *s, char **av, int ac)
         free(data);
     }
     return rc ? fail("put", rc) : 0;
+}
+
+static int cmd_stat(struct store *s, char **av, int ac)
+{
+    if (ac != 1)
+        return fail("stat needs KEY", -EINVAL);
+    struct store_objstat st;
+    int rc = store_stat(s, av[0], &st);
+    if (rc < 0)
+        return fail("stat", rc);
+    printf("%" PRIu64 "\t%" PRId64 "\n", st.size, st.mtime);
+    return 0;
 }
 
 static int cmd_get(struct store *s, char **av, int ac)
@@ -325,7 +338,7 @@ static int cmd_ranges(struct store *s, char **av, int ac)
 static void usage(void)
 {
     fprintf(stderr, "usage: storetool [-c CREDFILE] [-t THREADS] [-r RETRIES] "
-            "[-v] URL put|get|del|delmany|list|fill|ranges|bench ARGS...\n");
+            "[-v] URL put|get|del|delmany|list|stat|fill|ranges|bench ARGS...\n");
 }
 
 int main(int argc, char **argv)
@@ -369,6 +382,8 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "list") == 0)
         ex = (rc = store_list(s, ac ? av[0] : "", print_key, NULL)) ?
              fail("list", rc) : 0;
+    else if (strcmp(cmd, "stat") == 0)
+        ex = cmd_stat(s, av, ac);
     else if (strcmp(cmd, "fill") == 0)
         ex = cmd_fill(s, av, ac, threads);
     else if (strcmp(cmd, "ranges") == 0)

@@ -292,6 +292,65 @@ START_TEST(access_calls)
 }
 END_TEST
 
+/* A write, truncation or chown takes file capabilities away, as Linux's
+ * killpriv does; so does a write by root. */
+START_TEST(caps_killed)
+{
+    struct meta_attr a;
+    char buf[16];
+    ck_assert_int_eq(tu_create(R, pub, "cap", 0755, &a), 0);
+    uint64_t ino = a.ino;
+    ck_assert_int_eq(xset(R, ino, "security.capability", "capv", 0), 0);
+    ck_assert_int_eq(xset(R, ino, "security.other", "keep", 0), 0);
+    struct meta_setattr tr = { .valid = META_SET_SIZE, .size = 10 };
+    ck_assert_int_eq(meta_setattr(tu_m, R, ino, &tr, &a), 0);
+    ck_assert_int_eq(xget(R, ino, "security.capability", buf, sizeof(buf)),
+                     -ENODATA);
+    ck_assert_int_eq(xget(R, ino, "security.other", buf, sizeof(buf)), 4);
+    ck_assert_int_eq(xset(R, ino, "security.capability", "capv", 0), 0);
+    struct meta_setattr ch = { .valid = META_SET_UID, .uid = 1000 };
+    ck_assert_int_eq(meta_setattr(tu_m, R, ino, &ch, &a), 0);
+    ck_assert_int_eq(xget(R, ino, "security.capability", buf, sizeof(buf)),
+                     -ENODATA);
+    ck_assert_int_eq(xset(R, ino, "security.capability", "capv", 0), 0);
+    struct meta_commit_block cb = { 0, 77, 0, 5 };
+    struct meta_block conf;
+    uint32_t nconf;
+    ck_assert_int_eq(meta_commit_write(tu_m, R, ino, 0, &cb, 1, 5, NULL, &a,
+                                       &conf, 1, &nconf), 0);
+    ck_assert_int_eq(xget(R, ino, "security.capability", buf, sizeof(buf)),
+                     -ENODATA);
+}
+END_TEST
+
+/* The kernel clears setuid/setgid before a write as the writer: a chmod
+ * from a non-owner that only drops those bits is allowed to a writer. */
+START_TEST(writer_clears_suid)
+{
+    struct meta_attr a;
+    ck_assert_int_eq(tu_create(&A, pub, "s", 06766, &a), 0);
+    ck_assert_uint_eq(a.mode & 07777, 06766);
+    struct meta_setattr sa = { .valid = META_SET_MODE, .mode = 02766 };
+    struct meta_cred C = tu_cred(3000, 3000);
+    ck_assert_int_eq(meta_setattr(tu_m, &B, a.ino, &sa, &a), 0);
+    ck_assert_uint_eq(a.mode & 07777, 02766);
+    sa.mode = 0766;
+    ck_assert_int_eq(meta_setattr(tu_m, &B, a.ino, &sa, &a), 0);
+    ck_assert_uint_eq(a.mode & 07777, 0766);
+    /* Nothing else: not adding bits, not other bits, not a no-op. */
+    sa.mode = 0777;
+    ck_assert_int_eq(meta_setattr(tu_m, &B, a.ino, &sa, &a), -EPERM);
+    sa.mode = 0766;
+    ck_assert_int_eq(meta_setattr(tu_m, &B, a.ino, &sa, &a), -EPERM);
+    struct meta_setattr own = { .valid = META_SET_MODE, .mode = 06764 };
+    ck_assert_int_eq(meta_setattr(tu_m, &A, a.ino, &own, &a), 0);
+    sa.mode = 0764;
+    ck_assert_int_eq(meta_setattr(tu_m, &C, a.ino, &sa, &a), -EPERM);
+    sa.mode = 02764;
+    ck_assert_int_eq(meta_setattr(tu_m, &B, a.ino, &sa, &a), -EPERM);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("meta_xattr");
@@ -308,6 +367,8 @@ static Suite *suite(void)
     tcase_add_test(t, ctime_moves);
     tcase_add_test(t, deleted_with_inode);
     tcase_add_test(t, access_calls);
+    tcase_add_test(t, caps_killed);
+    tcase_add_test(t, writer_clears_suid);
     suite_add_tcase(s, t);
     return s;
 }
