@@ -71,14 +71,26 @@ static void get_cred(fuse_req_t req, struct rpc_cred *cr)
 }
 
 /* A gateway call; transport failures become EIO for the application. */
-static int call(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
-                xdrproc_t xa, void *a, xdrproc_t xr, void *r, int *resent)
+static int transport_eio(int rc)
 {
-    int rc = rpcpool_call(cl->pool, cr, proc, xa, a, xr, r, resent);
     if (rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -EHOSTUNREACH ||
         rc == -ENETUNREACH || rc == -ECONNRESET || rc == -EOPNOTSUPP)
         rc = -EIO;
     return rc;
+}
+
+static int call(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
+                xdrproc_t xa, void *a, xdrproc_t xr, void *r, int *resent)
+{
+    return transport_eio(rpcpool_call(cl->pool, cr, proc, xa, a, xr, r,
+                                      resent));
+}
+
+int fs_call_wait(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
+                 xdrproc_t xa, void *a, xdrproc_t xr, void *r)
+{
+    return transport_eio(rpcpool_call_wait(cl->pool, cr, proc, xa, a, xr,
+                                           r));
 }
 
 struct client *fs_client(fuse_req_t req)

@@ -22,6 +22,10 @@ void fs_get_cred(fuse_req_t req, struct rpc_cred *cr);
 /* A gateway call; transport failures come back as -EIO. */
 int fs_call(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
             xdrproc_t xa, void *a, xdrproc_t xr, void *r, int *resent);
+/* The same for a call answered only when something happens (a blocking
+ * lock): see rpcpool_call_wait. */
+int fs_call_wait(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
+                 xdrproc_t xa, void *a, xdrproc_t xr, void *r);
 
 /* ---- fs_posix.c ---- */
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

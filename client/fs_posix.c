@@ -263,9 +263,9 @@ static int setlk_call(struct client *cl, uint64_t ino, const fx_lock *lk,
     fx_setlk_args a = { .ino = ino, .lock = *lk, .wait = wait,
                         .token = token };
     fx_status_res r = { 0 };
-    int rc = wait ? rpcpool_call_wait(cl->pool, NULL, FXPROC_SETLK,
-                                      (xdrproc_t)xdr_fx_setlk_args, &a,
-                                      (xdrproc_t)xdr_fx_status_res, &r)
+    int rc = wait ? fs_call_wait(cl, NULL, FXPROC_SETLK,
+                                 (xdrproc_t)xdr_fx_setlk_args, &a,
+                                 (xdrproc_t)xdr_fx_status_res, &r)
                   : fs_call(cl, NULL, FXPROC_SETLK,
                             (xdrproc_t)xdr_fx_setlk_args, &a,
                             (xdrproc_t)xdr_fx_status_res, &r, NULL);

@@ -503,6 +503,8 @@ static int perform(struct s3_store *s, const struct req *r,
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         enum verdict v = judge(r, &x, c, status, &rc, why, sizeof(why));
+        log_debug("s3: %s %s: %s after %llu ms", r->method, r->what, why,
+                  (unsigned long long)(now_ms() - start));
         if (v == OK) {
             if (r->stat)
                 object_stat(h, r->stat);

@@ -122,6 +122,9 @@ static void serve(char *line, int *fds, int *nfds, char *out, size_t cap)
         ssize_t n = pread(fd, buf, l < 63 ? (size_t)l : 63, (off_t)s);
         if (n >= 0)
             buf[n] = 0;
+        for (char *c = buf; *c; c++)    /* one reply, one line */
+            if (*c < ' ' || *c > '~')
+                *c = '.';
         snprintf(out, cap, "%d %s", n < 0 ? errno : 0, buf);
     } else if (strcmp(verb, "alarm") == 0) {
         /* The next blocking call is interrupted after a1 milliseconds. */

@@ -1,10 +1,11 @@
 #!/bin/bash
 # posix_restart.sh - advisory locks across gateway restarts: a held lock
 # still refuses another mount after SIGTERM and after kill -9 of the
-# gateway (lock state is in Berkeley DB, sessions survive); after the
-# restart a grace period (--grace-time) lets no conflicting lock be
-# granted even once the holder lets go, while locks that conflict with
-# nothing are granted at once, and a waiter is granted when it ends.
+# gateway (lock state is in Berkeley DB, sessions survive); a blocking
+# F_SETLKW under way rides out both restarts; after the restart a grace
+# period (--grace-time) lets no conflicting lock be granted even once the
+# holder lets go, while locks that conflict with nothing are granted at
+# once, and the waiter is granted when it ends.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
@@ -24,6 +25,12 @@ fx_wait_for 10 test -e "$T/ready" || fx_fail "holder did not lock"
 
 try() { local rc=0; "$PL" try "$@" || rc=$?; echo $rc; }
 
+# A waiter whose blocking call is under way across both restarts: its
+# client sends it again to the new gateway.
+"$PL" wait "$T/m2/f" w 0 10 60 &
+waiter=$!
+fx_track_pid $waiter
+sleep 0.5
 for sig in TERM KILL; do
   fx_restart_gateway gw $sig --grace-time $GRACE
   fx_check "after $sig: the held lock still refuses the other mount" \
@@ -42,9 +49,6 @@ fx_check "in grace: a lock that conflicts with nothing is granted" \
   test "$(try "$T/m2/f" w 200 10)" = 0
 fx_check "in grace: a conflicting lock is refused" \
   test "$(try "$T/m2/f" w 10 1)" = 3
-"$PL" wait "$T/m2/f" w 0 10 30 &
-waiter=$!
-fx_track_pid $waiter
 sleep 1
 kill -0 $waiter || fx_fail "the waiter was granted during the grace period"
 rc=0; wait $waiter || rc=$?

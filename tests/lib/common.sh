@@ -28,7 +28,7 @@ FLEXFS_ADMIN="$FLEXFS_BUILDDIR/tools/flexfs-admin"
 T=$(mktemp -d "${TMPDIR:-/tmp}/flexfs-test.XXXXXX")
 FX_PIDS=()
 FX_MOUNTS=()
-FX_TEST_NAME=$(basename "$0" .sh)
+FX_TEST_NAME=${FX_TEST_NAME:-$(basename "$0" .sh)}
 
 fx_log() { printf '[%s] %s\n' "$FX_TEST_NAME" "$*" >&2; }
 fx_fail() { fx_log "FAIL: $*"; exit 1; }

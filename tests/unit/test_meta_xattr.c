@@ -159,8 +159,9 @@ START_TEST(list_too_big)
     memcpy(name, "user.", 5);
     memset(name + 5, 'z', 250);
     for (int i = 0; i < 300; i++) {
-        snprintf(name + 5, 6, "%05d", i);
-        name[10] = 'z';
+        char num[16];
+        snprintf(num, sizeof(num), "%05d", i);
+        memcpy(name + 5, num, 5);
         ck_assert_int_eq(meta_setxattr(tu_m, &A, f, name, 255, "", 0, 0,
                                        NULL), 0);
     }
