@@ -114,11 +114,31 @@ int fs_call(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
     return call(cl, cr, proc, xa, a, xr, r, resent);
 }
 
+/* A change on a read-only mount fails here, before the gateway sees it;
+ * returns 1 when it has answered the request. */
+static int refuse_read_only(fuse_req_t req)
+{
+    if (!CL(req)->opts.ro)
+        return 0;
+    fuse_reply_err(req, EROFS);
+    return 1;
+}
+
 static fx_name mkname(const char *name)
 {
     fx_name n = { .fx_name_len = (u_int)strlen(name),
                   .fx_name_val = (char *)name };
     return n;
+}
+
+int fs_refuse_read_only(fuse_req_t req)
+{
+    return refuse_read_only(req);
+}
+
+fx_name fs_name(const char *name)
+{
+    return mkname(name);
 }
 
 static void attr_to_stat(struct client *cl, const fx_attr *a, struct stat *st)
@@ -158,17 +178,25 @@ static void absorb_attr(struct client *cl, struct fnode *fn, const fx_attr *a,
     pthread_mutex_unlock(&fn->lock);
 }
 
+/* The node of gateway inode ino, held; NULL when there is no memory for
+ * it, and then the request is answered (ENOMEM). */
+static struct fnode *get_node(fuse_req_t req, uint64_t ino)
+{
+    struct fnode *fn = fnode_get(CL(req)->inodes, ino);
+    if (!fn)
+        fuse_reply_err(req, ENOMEM);
+    return fn;
+}
+
 /* Replies with a new entry; the kernel takes a reference to the inode. */
 static void reply_entry(fuse_req_t req, const fx_attr *a)
 {
     struct client *cl = CL(req);
     struct fuse_entry_param e;
     memset(&e, 0, sizeof(e));
-    struct fnode *fn = fnode_get(cl->inodes, a->ino);
-    if (!fn) {
-        fuse_reply_err(req, ENOMEM);
+    struct fnode *fn = get_node(req, a->ino);
+    if (!fn)
         return;
-    }
     absorb_attr(cl, fn, a, &e.attr);
     pthread_mutex_lock(&fn->lock);
     if (!fn->kcache_known) {
@@ -197,18 +225,30 @@ static void reply_attr_res(fuse_req_t req, struct fnode *fn, const fx_attr *a)
 
 /* ---- names ---- */
 
-static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+
+/* A call that answers with the entry parent/name (LOOKUP and the calls
+ * that make a name).  With made_here, a resent call that finds the name
+ * taken (EEXIST) answers with the entry that is there: our first try
+ * made it before the connection broke. */
+static void entry_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a,
+                       fuse_ino_t parent, const char *name, int made_here)
 {
     struct client *cl = CL(req);
     struct rpc_cred cr;
     get_cred(req, &cr);
-    fx_lookup_args a = { .parent = GW(cl, parent), .name = mkname(name) };
     fx_attr_res r;
     memset(&r, 0, sizeof(r));
-    int rc = call(cl, &cr, FXPROC_LOOKUP, (xdrproc_t)xdr_fx_lookup_args, &a,
-                  (xdrproc_t)xdr_fx_attr_res, &r, NULL);
+    int resent = 0;
+    int rc = call(cl, &cr, proc, xa, a, (xdrproc_t)xdr_fx_attr_res, &r,
+                  &resent);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
+        return;
+    }
+    if (r.status == EEXIST && resent && made_here) {
+        xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
+        fs_lookup(req, parent, name);
         return;
     }
     if (r.status)
@@ -216,6 +256,33 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     else
         reply_entry(req, &r.fx_attr_res_u.attr);
     xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
+}
+
+/* A call that answers with a status only (removing and renaming names).
+ * A resent call that finds the name gone (ENOENT) succeeded: our first
+ * try did the work before the connection broke. */
+static void status_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a)
+{
+    struct client *cl = CL(req);
+    struct rpc_cred cr;
+    get_cred(req, &cr);
+    fx_status_res r = { 0 };
+    int resent = 0;
+    int rc = call(cl, &cr, proc, xa, a, (xdrproc_t)xdr_fx_status_res, &r,
+                  &resent);
+    if (rc == 0) {
+        rc = -r.status;
+        if (rc == -ENOENT && resent)
+            rc = 0;
+    }
+    fuse_reply_err(req, -rc);
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    fx_lookup_args a = { .parent = GW(CL(req), parent), .name = mkname(name) };
+    entry_call(req, FXPROC_LOOKUP, (xdrproc_t)xdr_fx_lookup_args, &a, parent,
+               name, 0);
 }
 
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -264,11 +331,9 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
         fuse_reply_err(req, -rc);
         return;
     }
-    struct fnode *fn = fnode_get(cl->inodes, a.ino);
-    if (!fn) {
-        fuse_reply_err(req, ENOMEM);
+    struct fnode *fn = get_node(req, a.ino);
+    if (!fn)
         return;
-    }
     reply_attr_res(req, fn, &a);
     fnode_put(cl->inodes, fn);
 }
@@ -300,27 +365,38 @@ static void own_change(struct fnode *fn, const fx_attr *a)
     pthread_mutex_unlock(&fn->lock);
 }
 
-static int do_setattr(struct client *cl, const struct rpc_cred *cr,
-                      fx_setattr_args *a, fx_attr *out)
+/* A call that names our session (*session, inside the arguments a) and
+ * answers with attributes.  ESTALE for a session that has since been
+ * replaced (the gateway restarted) is tried again with the new one. */
+static int session_attr_call(struct client *cl, const struct rpc_cred *cr,
+                             uint32_t proc, xdrproc_t xa, void *a,
+                             uint64_t *session, fx_attr *out)
 {
     for (int tries = 0; tries < 3; tries++) {
-        a->session = session_id(cl->sess);
+        *session = session_id(cl->sess);
         fx_attr_res r;
         memset(&r, 0, sizeof(r));
-        int rc = call(cl, cr, FXPROC_SETATTR,
-                      (xdrproc_t)xdr_fx_setattr_args, a,
-                      (xdrproc_t)xdr_fx_attr_res, &r, NULL);
+        int rc = call(cl, cr, proc, xa, a, (xdrproc_t)xdr_fx_attr_res, &r,
+                      NULL);
         if (rc < 0)
             return rc;
         int st = r.status;
         if (st == 0)
             *out = r.fx_attr_res_u.attr;
         xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
-        if (st == ESTALE && session_stale(cl->sess, a->session))
+        if (st == ESTALE && session_stale(cl->sess, *session))
             continue;
         return -st;
     }
     return -ESTALE;
+}
+
+static int do_setattr(struct client *cl, const struct rpc_cred *cr,
+                      fx_setattr_args *a, fx_attr *out)
+{
+    return session_attr_call(cl, cr, FXPROC_SETATTR,
+                             (xdrproc_t)xdr_fx_setattr_args, a, &a->session,
+                             out);
 }
 
 static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -330,11 +406,9 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
     struct rpc_cred cr;
     get_cred(req, &cr);
     uint64_t gw = GW(cl, ino);
-    struct fnode *fn = fnode_get(cl->inodes, gw);
-    if (!fn) {
-        fuse_reply_err(req, ENOMEM);
+    struct fnode *fn = get_node(req, gw);
+    if (!fn)
         return;
-    }
     /* Uncommitted data first, so that a truncation or a new mtime is
      * not undone by a later commit. */
     pthread_mutex_lock(&fn->lock);
@@ -412,45 +486,20 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
     xdr_free((xdrproc_t)xdr_fx_readlink_res, (char *)&r);
 }
 
-/* MKNOD and MKDIR; a resent call that finds its own result answers with
- * the entry that is there. */
+/* MKNOD and MKDIR. */
 static void make_node(fuse_req_t req, uint32_t proc, fuse_ino_t parent,
                       const char *name, mode_t mode, dev_t rdev)
 {
-    struct client *cl = CL(req);
-    if (cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
+    if (refuse_read_only(req))
         return;
-    }
-    struct rpc_cred cr;
-    get_cred(req, &cr);
     fx_create_args a;
     memset(&a, 0, sizeof(a));
-    a.parent = GW(cl, parent);
+    a.parent = GW(CL(req), parent);
     a.name = mkname(name);
     a.mode = mode;
     a.umask = fuse_req_ctx(req)->umask;
     a.rdev = rdev;
-    fx_attr_res r;
-    memset(&r, 0, sizeof(r));
-    int resent = 0;
-    int rc = call(cl, &cr, proc, (xdrproc_t)xdr_fx_create_args, &a,
-                  (xdrproc_t)xdr_fx_attr_res, &r, &resent);
-    if (rc < 0) {
-        fuse_reply_err(req, -rc);
-        return;
-    }
-    if (r.status == EEXIST && resent) {
-        /* Our first try made it before the connection broke. */
-        xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
-        fs_lookup(req, parent, name);
-        return;
-    }
-    if (r.status)
-        fuse_reply_err(req, r.status);
-    else
-        reply_entry(req, &r.fx_attr_res_u.attr);
-    xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
+    entry_call(req, proc, (xdrproc_t)xdr_fx_create_args, &a, parent, name, 1);
 }
 
 static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -468,85 +517,35 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
                        const char *name)
 {
-    struct client *cl = CL(req);
-    if (cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
+    if (refuse_read_only(req))
         return;
-    }
-    struct rpc_cred cr;
-    get_cred(req, &cr);
-    fx_symlink_args a = { .parent = GW(cl, parent), .name = mkname(name),
+    fx_symlink_args a = { .parent = GW(CL(req), parent), .name = mkname(name),
                           .target = (char *)link };
-    fx_attr_res r;
-    memset(&r, 0, sizeof(r));
-    int resent = 0;
-    int rc = call(cl, &cr, FXPROC_SYMLINK, (xdrproc_t)xdr_fx_symlink_args,
-                  &a, (xdrproc_t)xdr_fx_attr_res, &r, &resent);
-    if (rc < 0) {
-        fuse_reply_err(req, -rc);
-        return;
-    }
-    if (r.status == EEXIST && resent) {
-        xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
-        fs_lookup(req, parent, name);
-        return;
-    }
-    if (r.status)
-        fuse_reply_err(req, r.status);
-    else
-        reply_entry(req, &r.fx_attr_res_u.attr);
-    xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
+    entry_call(req, FXPROC_SYMLINK, (xdrproc_t)xdr_fx_symlink_args, &a,
+               parent, name, 1);
 }
 
+/* A resent LINK that finds the name taken is not taken for our own
+ * result: the name may be another file's. */
 static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
                     const char *newname)
 {
     struct client *cl = CL(req);
-    if (cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
+    if (refuse_read_only(req))
         return;
-    }
-    struct rpc_cred cr;
-    get_cred(req, &cr);
     fx_link_args a = { .ino = GW(cl, ino), .newparent = GW(cl, newparent),
                        .newname = mkname(newname) };
-    fx_attr_res r;
-    memset(&r, 0, sizeof(r));
-    int rc = call(cl, &cr, FXPROC_LINK, (xdrproc_t)xdr_fx_link_args, &a,
-                  (xdrproc_t)xdr_fx_attr_res, &r, NULL);
-    if (rc < 0) {
-        fuse_reply_err(req, -rc);
-        return;
-    }
-    if (r.status)
-        fuse_reply_err(req, r.status);
-    else
-        reply_entry(req, &r.fx_attr_res_u.attr);
-    xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
+    entry_call(req, FXPROC_LINK, (xdrproc_t)xdr_fx_link_args, &a, newparent,
+               newname, 0);
 }
 
 static void remove_name(fuse_req_t req, uint32_t proc, fuse_ino_t parent,
                         const char *name)
 {
-    struct client *cl = CL(req);
-    if (cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
+    if (refuse_read_only(req))
         return;
-    }
-    struct rpc_cred cr;
-    get_cred(req, &cr);
-    fx_unlink_args a = { .parent = GW(cl, parent), .name = mkname(name) };
-    fx_status_res r = { 0 };
-    int resent = 0;
-    int rc = call(cl, &cr, proc, (xdrproc_t)xdr_fx_unlink_args, &a,
-                  (xdrproc_t)xdr_fx_status_res, &r, &resent);
-    if (rc == 0) {
-        rc = -r.status;
-        /* Our first try removed it before the connection broke. */
-        if (rc == -ENOENT && resent)
-            rc = 0;
-    }
-    fuse_reply_err(req, -rc);
+    fx_unlink_args a = { .parent = GW(CL(req), parent), .name = mkname(name) };
+    status_call(req, proc, (xdrproc_t)xdr_fx_unlink_args, &a);
 }
 
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -568,28 +567,15 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
         fuse_reply_err(req, EINVAL);
         return;
     }
-    if (cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
+    if (refuse_read_only(req))
         return;
-    }
-    struct rpc_cred cr;
-    get_cred(req, &cr);
     fx_rename_args a = {
         .parent = GW(cl, parent), .name = mkname(name),
         .newparent = GW(cl, newparent), .newname = mkname(newname),
         .flags = (flags & RENAME_NOREPLACE ? FX_RENAME_NOREPLACE : 0) |
                  (flags & RENAME_EXCHANGE ? FX_RENAME_EXCHANGE : 0),
     };
-    fx_status_res r = { 0 };
-    int resent = 0;
-    int rc = call(cl, &cr, FXPROC_RENAME, (xdrproc_t)xdr_fx_rename_args, &a,
-                  (xdrproc_t)xdr_fx_status_res, &r, &resent);
-    if (rc == 0) {
-        rc = -r.status;
-        if (rc == -ENOENT && resent)
-            rc = 0;
-    }
-    fuse_reply_err(req, -rc);
+    status_call(req, FXPROC_RENAME, (xdrproc_t)xdr_fx_rename_args, &a);
 }
 
 /* ---- open files ---- */
@@ -666,24 +652,10 @@ static void close_file(struct client *cl, struct fnode *fn)
 static int do_open(struct client *cl, const struct rpc_cred *cr,
                    uint64_t ino, uint32_t flags, fx_attr *out)
 {
-    for (int tries = 0; tries < 3; tries++) {
-        uint64_t sess = session_id(cl->sess);
-        fx_open_args a = { .ino = ino, .session = sess, .flags = flags };
-        fx_attr_res r;
-        memset(&r, 0, sizeof(r));
-        int rc = call(cl, cr, FXPROC_OPEN, (xdrproc_t)xdr_fx_open_args, &a,
-                      (xdrproc_t)xdr_fx_attr_res, &r, NULL);
-        if (rc < 0)
-            return rc;
-        int st = r.status;
-        if (st == 0)
-            *out = r.fx_attr_res_u.attr;
-        xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
-        if (st == ESTALE && session_stale(cl->sess, sess))
-            continue;
-        return -st;
-    }
-    return -ESTALE;
+    fx_open_args a = { .ino = ino, .flags = flags };
+    return session_attr_call(cl, cr, FXPROC_OPEN,
+                             (xdrproc_t)xdr_fx_open_args, &a, &a.session,
+                             out);
 }
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -697,11 +669,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct rpc_cred cr;
     get_cred(req, &cr);
     uint64_t gw = GW(cl, ino);
-    struct fnode *fn = fnode_get(cl->inodes, gw);
-    if (!fn) {
-        fuse_reply_err(req, ENOMEM);
+    struct fnode *fn = get_node(req, gw);
+    if (!fn)
         return;
-    }
     int rc = 0;
     if (fi->flags & O_TRUNC)
         rc = wb_flush(cl, fn);
@@ -730,10 +700,8 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
                       mode_t mode, struct fuse_file_info *fi)
 {
     struct client *cl = CL(req);
-    if (cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
+    if (refuse_read_only(req))
         return;
-    }
     struct rpc_cred cr;
     get_cred(req, &cr);
     fx_create_ok ok;
@@ -767,11 +735,9 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
         fuse_reply_err(req, -rc);
         return;
     }
-    struct fnode *fn = fnode_get(cl->inodes, ok.attr.ino);
-    if (!fn) {
-        fuse_reply_err(req, ENOMEM);
+    struct fnode *fn = get_node(req, ok.attr.ino);
+    if (!fn)
         return;
-    }
     struct fuse_entry_param e;
     memset(&e, 0, sizeof(e));
     absorb_attr(cl, fn, &ok.attr, &e.attr);
@@ -812,11 +778,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
     struct client *cl = CL(req);
-    struct fnode *fn = fnode_get(cl->inodes, GW(cl, ino));
-    if (!fn) {
-        fuse_reply_err(req, ENOMEM);
+    struct fnode *fn = get_node(req, GW(cl, ino));
+    if (!fn)
         return;
-    }
     struct rpc_cred cr;
     data_cred(req, fn, &cr);
     char *buf;
@@ -836,15 +800,11 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                      size_t size, off_t off, struct fuse_file_info *fi)
 {
     struct client *cl = CL(req);
-    if (cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
+    if (refuse_read_only(req))
         return;
-    }
-    struct fnode *fn = fnode_get(cl->inodes, GW(cl, ino));
-    if (!fn) {
-        fuse_reply_err(req, ENOMEM);
+    struct fnode *fn = get_node(req, GW(cl, ino));
+    if (!fn)
         return;
-    }
     struct rpc_cred cr;
     data_cred(req, fn, &cr);
     int rc = wb_write(cl, fn, &cr, (uint64_t)off, buf, size);
@@ -912,10 +872,8 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
         fuse_reply_err(req, EINVAL);
         return;
     }
-    if (cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
+    if (refuse_read_only(req))
         return;
-    }
     /* Blocks are made when written, so there is nothing to reserve; what
      * remains is the new size (the range reads as zeros). */
     if (mode & FALLOC_FL_KEEP_SIZE) {
@@ -925,11 +883,9 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
     struct rpc_cred cr;
     get_cred(req, &cr);
     uint64_t gw = GW(cl, ino);
-    struct fnode *fn = fnode_get(cl->inodes, gw);
-    if (!fn) {
-        fuse_reply_err(req, ENOMEM);
+    struct fnode *fn = get_node(req, gw);
+    if (!fn)
         return;
-    }
     uint64_t end = (uint64_t)offset + (uint64_t)length;
     int rc = wb_flush(cl, fn);
     fx_attr cur;

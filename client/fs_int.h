@@ -9,6 +9,7 @@
 #include <fuse_lowlevel.h>
 #include <stdint.h>
 
+#include "flexfs_prot.h"
 #include "rpcpool.h"
 
 struct client;
@@ -26,6 +27,10 @@ int fs_call(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
  * lock): see rpcpool_call_wait. */
 int fs_call_wait(struct client *cl, const struct rpc_cred *cr, uint32_t proc,
                  xdrproc_t xa, void *a, xdrproc_t xr, void *r);
+/* On a read-only mount: answers EROFS and returns 1. */
+int fs_refuse_read_only(fuse_req_t req);
+/* A name for a call; it points into name. */
+fx_name fs_name(const char *name);
 
 /* ---- fs_posix.c ---- */
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

@@ -36,13 +36,6 @@
 /* Tokens name waiting lock calls for LOCK_CANCEL; unique per mount. */
 static atomic_uint_fast64_t lock_tokens;
 
-static fx_name xname(const char *name)
-{
-    fx_name n = { .fx_name_len = (u_int)strlen(name),
-                  .fx_name_val = (char *)name };
-    return n;
-}
-
 /* Takes in the attributes an xattr change returned. */
 static void new_attr(struct client *cl, const fx_attr *a)
 {
@@ -107,7 +100,7 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     }
     struct rpc_cred cr;
     fs_get_cred(req, &cr);
-    fx_xattr_args a = { .ino = gw, .name = xname(name) };
+    fx_xattr_args a = { .ino = gw, .name = fs_name(name) };
     fx_getxattr_res r;
     memset(&r, 0, sizeof(r));
     int rc = fs_call(cl, &cr, FXPROC_GETXATTR, (xdrproc_t)xdr_fx_xattr_args,
@@ -136,11 +129,9 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 static void change_xattr(fuse_req_t req, uint32_t proc, xdrproc_t xa,
                          void *a)
 {
-    struct client *cl = fs_client(req);
-    if (cl->opts.ro) {
-        fuse_reply_err(req, EROFS);
+    if (fs_refuse_read_only(req))
         return;
-    }
+    struct client *cl = fs_client(req);
     struct rpc_cred cr;
     fs_get_cred(req, &cr);
     fx_attr_res r;
@@ -165,7 +156,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
         return;
     }
     fx_setxattr_args a = { .ino = fs_gw_ino(fs_client(req), ino),
-                           .name = xname(name),
+                           .name = fs_name(name),
                            .value = { (u_int)size, (char *)value },
                            .flags = (u_int)flags };
     change_xattr(req, FXPROC_SETXATTR, (xdrproc_t)xdr_fx_setxattr_args, &a);
@@ -174,7 +165,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
     fx_xattr_args a = { .ino = fs_gw_ino(fs_client(req), ino),
-                        .name = xname(name) };
+                        .name = fs_name(name) };
     change_xattr(req, FXPROC_REMOVEXATTR, (xdrproc_t)xdr_fx_xattr_args, &a);
 }
 

@@ -296,6 +296,23 @@ static void chunk_remove(struct fnode *fn, struct mapchunk *c)
     free(c);
 }
 
+int fnode_get_blocks(struct client *cl, struct fnode *fn,
+                     const struct rpc_cred *cr, uint64_t first,
+                     uint32_t count, fx_get_blocks_res *r)
+{
+    fx_get_blocks_args a = { .ino = fn->ino, .first = first,
+                             .count = count };
+    memset(r, 0, sizeof(*r));
+    int rc = rpcpool_call(cl->pool, cr, FXPROC_GET_BLOCKS,
+                          (xdrproc_t)xdr_fx_get_blocks_args, &a,
+                          (xdrproc_t)xdr_fx_get_blocks_res, r, NULL);
+    if (rc == 0 && r->status != 0) {
+        rc = -r->status;
+        xdr_free((xdrproc_t)xdr_fx_get_blocks_res, (char *)r);
+    }
+    return rc;
+}
+
 /* Loads `count` map entries from block `first` from the gateway. */
 static int chunk_load(struct client *cl, struct fnode *fn,
                       const struct rpc_cred *cr, uint64_t first,
@@ -306,19 +323,10 @@ static int chunk_load(struct client *cl, struct fnode *fn,
     pthread_mutex_unlock(&fn->lock);
 
     uint32_t bs = session_volume(cl->sess)->block_size;
-    fx_get_blocks_args a = { .ino = fn->ino, .first = first,
-                             .count = count };
     fx_get_blocks_res r;
-    memset(&r, 0, sizeof(r));
-    int rc = rpcpool_call(cl->pool, cr, FXPROC_GET_BLOCKS,
-                          (xdrproc_t)xdr_fx_get_blocks_args, &a,
-                          (xdrproc_t)xdr_fx_get_blocks_res, &r, NULL);
+    int rc = fnode_get_blocks(cl, fn, cr, first, count, &r);
     if (rc < 0)
         return rc;
-    if (r.status != 0) {
-        rc = -r.status;
-        goto out;
-    }
     struct mapchunk *c = calloc(1, sizeof(*c) + count * sizeof(c->e[0]));
     if (!c) {
         rc = -ENOMEM;

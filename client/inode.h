@@ -85,6 +85,12 @@ void fnode_map_drop(struct fnode *fn);
 int fnode_map_get(struct client *cl, struct fnode *fn,
                   const struct rpc_cred *cr, uint64_t first, uint32_t n,
                   struct mapent *out, uint64_t *gen);
+/* One GET_BLOCKS call for `count` blocks of fn from block `first`: on
+ * success *r holds the answer, which the caller frees with xdr_free; a
+ * refusal comes back as -errno with nothing to free. */
+int fnode_get_blocks(struct client *cl, struct fnode *fn,
+                     const struct rpc_cred *cr, uint64_t first,
+                     uint32_t count, fx_get_blocks_res *r);
 
 /* A few extended attributes are read all the time: the POSIX ACLs the
  * kernel checks access with and the file capability it looks for before

@@ -350,20 +350,11 @@ static int get_bases(struct client *cl, struct fnode *fn,
             last = ups[j].d->index;
             j++;
         }
-        fx_get_blocks_args a = { .ino = fn->ino, .first = first,
-                                 .count = (u_int)(last - first + 1) };
         fx_get_blocks_res r;
-        memset(&r, 0, sizeof(r));
-        int rc = rpcpool_call(cl->pool, cr, FXPROC_GET_BLOCKS,
-                              (xdrproc_t)xdr_fx_get_blocks_args, &a,
-                              (xdrproc_t)xdr_fx_get_blocks_res, &r, NULL);
+        int rc = fnode_get_blocks(cl, fn, cr, first,
+                                  (uint32_t)(last - first + 1), &r);
         if (rc < 0)
             return rc;
-        if (r.status != 0) {
-            rc = -r.status;
-            xdr_free((xdrproc_t)xdr_fx_get_blocks_res, (char *)&r);
-            return rc;
-        }
         fx_get_blocks_ok *ok = &r.fx_get_blocks_res_u.ok;
         for (size_t k = i; k < j; k++) {
             ups[k].base_ver = 0;

@@ -346,22 +346,11 @@ int meta_volume_list(struct meta *m, struct meta_volume *out, uint32_t max)
 
 /* ---- statfs ---- */
 
-static int do_statfs(struct tx *tx, void *arg)
-{
-    struct volume_args *a = arg;
-    struct inode in;
-    int rc = inode_get(tx, a->ino, &in, 0);
-    if (rc)
-        return rc;
-    rc = volume_by_id(tx, in.vol, a->out);
-    return rc == -ENOENT ? -EIO : rc;
-}
-
 int meta_statfs(struct meta *m, uint64_t ino, struct meta_statfs *out)
 {
     struct meta_volume v;
     struct volume_args a = { .ino = ino, .out = &v };
-    int rc = tx_run(m, do_statfs, &a);
+    int rc = tx_run(m, do_volume_of, &a);
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));

@@ -317,36 +317,16 @@ struct voldel_args {
     uint64_t inodes, blocks;
 };
 
+static int mounts_volume(struct tx *tx, DBC *c, struct session_rec *s,
+                         void *arg)
+{
+    return s->vol == *(const uint64_t *)arg;    /* 1 ends the scan */
+}
+
 /* 1 if some session has volume id mounted. */
 static int volume_mounted(struct tx *tx, uint64_t id)
 {
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_SESSIONS, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[8], vbuf[1024];
-    DBT k = { .data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    int found = 0;
-    for (;;) {
-        rc = c->get(c, &k, &v, DB_NEXT);
-        if (rc == DB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        struct session_rec s;
-        if ((rc = db_err(rc)) || (k.size != 8 && (rc = -EIO)) ||
-            (rc = session_decode(vbuf, v.size, be64_get(kbuf), &s)))
-            break;
-        if (s.vol == id) {
-            found = 1;
-            break;
-        }
-    }
-    int rc2 = db_err(c->close(c));
-    if (rc || rc2)
-        return rc ? rc : rc2;
-    return found;
+    return sessions_scan(tx, 0, mounts_volume, &id);
 }
 
 /* The first step, all or nothing: the checks, the volume's name goes
@@ -562,62 +542,46 @@ static int session_opens(struct tx *tx, uint64_t id, uint32_t *n)
     return rc ? rc : rc2;
 }
 
+static int list_session(struct tx *tx, DBC *c, struct session_rec *s,
+                        void *arg)
+{
+    struct session_list *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        struct meta_admin_session *p = realloc(l->s, cap * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        l->s = p;
+        l->cap = cap;
+    }
+    struct meta_admin_session *o = &l->s[l->n];
+    memset(o, 0, sizeof *o);
+    o->id = s->id;
+    o->uid = s->uid;
+    o->mount_time = s->mount_time;
+    o->lease_expiry = s->expiry;
+    memcpy(o->client_name, s->client_name, sizeof o->client_name);
+    memcpy(o->client_addr, s->client_addr, sizeof o->client_addr);
+    struct meta_volume vol;
+    int rc = volume_by_id(tx, s->vol, &vol);
+    if (rc == 0)
+        memcpy(o->volume, vol.name, sizeof o->volume);
+    else if (rc == -ENOENT)
+        snprintf(o->volume, sizeof o->volume, "#%llu",
+                 (unsigned long long)s->vol);
+    else
+        return rc;
+    if ((rc = session_opens(tx, s->id, &o->opens)))
+        return rc;
+    l->n++;
+    return 0;
+}
+
 static int do_session_list(struct tx *tx, void *arg)
 {
     struct session_list *l = arg;
     l->n = 0;
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_SESSIONS, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[8], vbuf[1024];
-    DBT k = { .data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    for (;;) {
-        rc = c->get(c, &k, &v, DB_NEXT);
-        if (rc == DB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        struct session_rec s;
-        if ((rc = db_err(rc)) || (k.size != 8 && (rc = -EIO)) ||
-            (rc = session_decode(vbuf, v.size, be64_get(kbuf), &s)))
-            break;
-        if (l->n == l->cap) {
-            size_t cap = l->cap ? l->cap * 2 : 32;
-            struct meta_admin_session *p = realloc(l->s, cap * sizeof *p);
-            if (!p) {
-                rc = -ENOMEM;
-                break;
-            }
-            l->s = p;
-            l->cap = cap;
-        }
-        struct meta_admin_session *o = &l->s[l->n];
-        memset(o, 0, sizeof *o);
-        o->id = s.id;
-        o->uid = s.uid;
-        o->mount_time = s.mount_time;
-        o->lease_expiry = s.expiry;
-        memcpy(o->client_name, s.client_name, sizeof o->client_name);
-        memcpy(o->client_addr, s.client_addr, sizeof o->client_addr);
-        struct meta_volume vol;
-        int vr = volume_by_id(tx, s.vol, &vol);
-        if (vr == 0) {
-            memcpy(o->volume, vol.name, sizeof o->volume);
-        } else if (vr == -ENOENT) {
-            snprintf(o->volume, sizeof o->volume, "#%llu",
-                     (unsigned long long)s.vol);
-        } else {
-            rc = vr;
-            break;
-        }
-        if ((rc = session_opens(tx, s.id, &o->opens)))
-            break;
-        l->n++;
-    }
-    int rc2 = db_err(c->close(c));
-    return rc ? rc : rc2;
+    return sessions_scan(tx, 0, list_session, l);
 }
 
 int meta_admin_session_list(struct meta *m, struct meta_admin_session **out,

@@ -444,27 +444,33 @@ static int mk_begin(struct tx *tx, struct mk_args *a, struct inode *dir,
     return rc ? rc : 1;
 }
 
+/* MKNOD, MKDIR and SYMLINK: a new inode of `mode` under a new name.
+ * Only root makes device nodes; a name that exists is reported first. */
+static int make_new(struct tx *tx, struct mk_args *a, uint32_t mode)
+{
+    struct inode dir, in;
+    struct dirent_rec d;
+    int rc = mk_begin(tx, a, &dir, &d);
+    if (rc)
+        return rc < 0 ? rc : -EEXIST;
+    if ((S_ISCHR(mode) || S_ISBLK(mode)) && !perm_is_root(a->cr))
+        return -EPERM;
+    if ((rc = make_entry(tx, a, &dir, mode, &in)))
+        return rc;
+    inode_attr(&in, a->out);
+    return 0;
+}
+
 static int do_mknod(struct tx *tx, void *arg)
 {
     struct mk_args *a = arg;
     uint32_t type = a->mk->mode & S_IFMT;
-    struct inode dir, in;
-    struct dirent_rec d;
-
     if (type == 0)
         type = S_IFREG;
     if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK &&
         type != S_IFCHR && type != S_IFBLK)
         return -EINVAL;
-    int rc = mk_begin(tx, a, &dir, &d);
-    if (rc)
-        return rc < 0 ? rc : -EEXIST;
-    if ((type == S_IFCHR || type == S_IFBLK) && !perm_is_root(a->cr))
-        return -EPERM;
-    if ((rc = make_entry(tx, a, &dir, type | (a->mk->mode & 07777), &in)))
-        return rc;
-    inode_attr(&in, a->out);
-    return 0;
+    return make_new(tx, a, type | (a->mk->mode & 07777));
 }
 
 int meta_mknod(struct meta *m, const struct meta_cred *cr, uint64_t parent,
@@ -477,15 +483,7 @@ int meta_mknod(struct meta *m, const struct meta_cred *cr, uint64_t parent,
 static int do_mkdir(struct tx *tx, void *arg)
 {
     struct mk_args *a = arg;
-    struct inode dir, in;
-    struct dirent_rec d;
-    int rc = mk_begin(tx, a, &dir, &d);
-    if (rc)
-        return rc < 0 ? rc : -EEXIST;
-    if ((rc = make_entry(tx, a, &dir, S_IFDIR | (a->mk->mode & 07777), &in)))
-        return rc;
-    inode_attr(&in, a->out);
-    return 0;
+    return make_new(tx, a, S_IFDIR | (a->mk->mode & 07777));
 }
 
 int meta_mkdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
@@ -497,16 +495,7 @@ int meta_mkdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
 
 static int do_symlink(struct tx *tx, void *arg)
 {
-    struct mk_args *a = arg;
-    struct inode dir, in;
-    struct dirent_rec d;
-    int rc = mk_begin(tx, a, &dir, &d);
-    if (rc)
-        return rc < 0 ? rc : -EEXIST;
-    if ((rc = make_entry(tx, a, &dir, S_IFLNK | 0777, &in)))
-        return rc;
-    inode_attr(&in, a->out);
-    return 0;
+    return make_new(tx, arg, S_IFLNK | 0777);
 }
 
 int meta_symlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,

@@ -273,6 +273,12 @@ int opens_add(struct tx *tx, uint64_t ino, uint64_t session);
 int session_check(struct tx *tx, uint64_t session);
 /* At start: every session's lease runs from now (clients reconnect). */
 int sessions_refresh(struct meta *m);
+/* Visits every session until fn returns other than 0, which is then the
+ * result; fn may rewrite the current record (DB_CURRENT, with flags
+ * DB_RMW). */
+int sessions_scan(struct tx *tx, uint32_t flags,
+                  int (*fn)(struct tx *, DBC *, struct session_rec *, void *),
+                  void *arg);
 
 /* ---- xattrs and ACLs (meta_xattr.c, meta_acl.c) ---- */
 struct acl;

@@ -359,8 +359,7 @@ int meta_session_close(struct meta *m, uint64_t session)
     return rc;
 }
 
-/* Visits every session; fn may rewrite the current record (DB_CURRENT). */
-static int sessions_scan(struct tx *tx, uint32_t flags,
+int sessions_scan(struct tx *tx, uint32_t flags,
                          int (*fn)(struct tx *, DBC *, struct session_rec *,
                                    void *),
                          void *arg)

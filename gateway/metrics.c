@@ -284,25 +284,29 @@ static void family(struct buf *b, const char *name, const char *type,
     bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter family with a sample per operation: its calls, or with
+ * errors its calls answered with an error status. */
+static void render_op_counter(struct buf *b, const struct metrics_op *ops,
+                              size_t n, const char *metric, const char *help,
+                              int errors)
+{
+    char prog[64], name[160];
+    family(b, metric, "counter", help);
+    for (size_t i = 0; i < n; i++) {
+        escape_label(ops[i].prog, prog, sizeof prog);
+        escape_label(ops[i].name, name, sizeof name);
+        bprintf(b, "%s{program=\"%s\",op=\"%s\"} %llu\n", metric, prog, name,
+                (unsigned long long)(errors ? ops[i].errors : ops[i].count));
+    }
+}
+
 static void render_ops(struct buf *b, struct metrics_op *ops, size_t n)
 {
     char prog[64], name[160], v[40];
-    family(b, "flexfs_rpc_calls_total", "counter",
-           "RPC calls served, by program and operation.");
-    for (size_t i = 0; i < n; i++) {
-        escape_label(ops[i].prog, prog, sizeof prog);
-        escape_label(ops[i].name, name, sizeof name);
-        bprintf(b, "flexfs_rpc_calls_total{program=\"%s\",op=\"%s\"} %llu\n",
-                prog, name, (unsigned long long)ops[i].count);
-    }
-    family(b, "flexfs_rpc_errors_total", "counter",
-           "RPC calls answered with an error status.");
-    for (size_t i = 0; i < n; i++) {
-        escape_label(ops[i].prog, prog, sizeof prog);
-        escape_label(ops[i].name, name, sizeof name);
-        bprintf(b, "flexfs_rpc_errors_total{program=\"%s\",op=\"%s\"} %llu\n",
-                prog, name, (unsigned long long)ops[i].errors);
-    }
+    render_op_counter(b, ops, n, "flexfs_rpc_calls_total",
+                      "RPC calls served, by program and operation.", 0);
+    render_op_counter(b, ops, n, "flexfs_rpc_errors_total",
+                      "RPC calls answered with an error status.", 1);
     family(b, "flexfs_rpc_duration_seconds", "histogram",
            "Time to serve an RPC call, from decoded call to encoded reply.");
     for (size_t i = 0; i < n; i++) {

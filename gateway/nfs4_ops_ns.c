@@ -244,11 +244,25 @@ nfsstat4 nfs4_op_create(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 
 /* ---- LINK, REMOVE, RENAME ---- */
 
+/* The end of a change to the current directory (LINK, REMOVE): its new
+ * attributes become current, and the change_info spans the change. */
+static nfsstat4 dir_changed(struct nfs4_cctx *c,
+                            const struct meta_attr *before, change_info4 *ci)
+{
+    struct meta_attr after;
+    nfsstat4 st = nfs4_fh_attr(c, &c->cur, &after);
+    if (st != NFS4_OK)
+        return st;
+    nfs4_set_cur(c, &c->cur, &after);
+    nfs4_cinfo(ci, before, &after);
+    return NFS4_OK;
+}
+
 nfsstat4 nfs4_op_link(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     const component4 *name = &a->nfs_argop4_u.oplink.newname;
     LINK4resok *ok = &r->nfs_resop4_u.oplink.LINK4res_u.resok4;
-    struct meta_attr before, after, src;
+    struct meta_attr before, src;
     if (!c->has_saved)
         return NFS4ERR_NOFILEHANDLE;
     nfsstat4 st = nfs4_cur_dir(c, &before);
@@ -268,18 +282,14 @@ nfsstat4 nfs4_op_link(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
                        name->utf8string_val, name->utf8string_len, &src);
     if (rc < 0)
         return nfs4_errno(rc);
-    if ((st = nfs4_fh_attr(c, &c->cur, &after)) != NFS4_OK)
-        return st;
-    nfs4_set_cur(c, &c->cur, &after);
-    nfs4_cinfo(&ok->cinfo, &before, &after);
-    return NFS4_OK;
+    return dir_changed(c, &before, &ok->cinfo);
 }
 
 nfsstat4 nfs4_op_remove(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     const component4 *name = &a->nfs_argop4_u.opremove.target;
     REMOVE4resok *ok = &r->nfs_resop4_u.opremove.REMOVE4res_u.resok4;
-    struct meta_attr before, after, victim;
+    struct meta_attr before, victim;
     nfsstat4 st = nfs4_cur_dir(c, &before);
     if (st != NFS4_OK)
         return st;
@@ -297,11 +307,7 @@ nfsstat4 nfs4_op_remove(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
         rc = meta_unlink(m, &c->cred, c->cur.ino, nm, len);
     if (rc < 0)
         return nfs4_errno(rc);
-    if ((st = nfs4_fh_attr(c, &c->cur, &after)) != NFS4_OK)
-        return st;
-    nfs4_set_cur(c, &c->cur, &after);
-    nfs4_cinfo(&ok->cinfo, &before, &after);
-    return NFS4_OK;
+    return dir_changed(c, &before, &ok->cinfo);
 }
 
 nfsstat4 nfs4_op_rename(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
