@@ -706,20 +706,24 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
     get_cred(req, &cr);
     fx_create_ok ok;
     int rc = 0;
+    /* An exclusive create resent after a lost reply finds its own file:
+     * then it is ours, so open it without O_EXCL. */
+    int exclusive = (fi->flags & O_EXCL) != 0;
     for (int tries = 0; tries < 3; tries++) {
+        int resent = 0;
         fx_create_args a;
         memset(&a, 0, sizeof(a));
         a.parent = GW(cl, parent);
         a.name = mkname(name);
         a.mode = S_IFREG | (mode & 07777);
         a.umask = fuse_req_ctx(req)->umask;
-        a.exclusive = (fi->flags & O_EXCL) != 0;
+        a.exclusive = exclusive;
         a.truncate = (fi->flags & O_TRUNC) != 0;
         a.session = session_id(cl->sess);
         fx_create_res r;
         memset(&r, 0, sizeof(r));
         rc = call(cl, &cr, FXPROC_CREATE, (xdrproc_t)xdr_fx_create_args, &a,
-                  (xdrproc_t)xdr_fx_create_res, &r, NULL);
+                  (xdrproc_t)xdr_fx_create_res, &r, &resent);
         if (rc < 0)
             break;
         int st = r.status;
@@ -728,6 +732,10 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
         xdr_free((xdrproc_t)xdr_fx_create_res, (char *)&r);
         if (st == ESTALE && session_stale(cl->sess, a.session))
             continue;
+        if (st == EEXIST && resent && exclusive) {
+            exclusive = 0;
+            continue;
+        }
         rc = -st;
         break;
     }

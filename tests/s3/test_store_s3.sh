@@ -36,6 +36,12 @@ f="$S3_DATA/$S3_BUCKET/$S3_PREFIX/1/2a/0.100000001._S3rver_object"
 [ -f "$f" ] || fx_fail "object not under the prefix in the bucket ($f)"
 cmp -s "$T/obj" "$f" || fx_fail "stored bytes differ"
 st_expect 2 "$S3_URL" get 1/2a/7.7
+# HEAD: size and Last-Modified (fsck judges unreferenced objects' age).
+st "$S3_URL" stat 1/2a/0.100000001 > "$T/stat" || fx_fail "stat"
+[ "$(cut -f1 "$T/stat")" = 1048577 ] || fx_fail "stat size: $(cat "$T/stat")"
+age=$(( $(date +%s) - $(cut -f2 "$T/stat") ))
+[ $age -ge -5 ] && [ $age -le 120 ] || fx_fail "stat: Last-Modified $age s ago"
+st_expect 2 "$S3_URL" stat 1/2a/7.7
 fx_check "delete" st "$S3_URL" del 1/2a/1.1
 fx_check "delete of a missing key" st "$S3_URL" del 1/2a/1.1
 st_expect 2 "$S3_URL" get 1/2a/1.1

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char root[256];
@@ -305,6 +306,24 @@ START_TEST(file_statfs)
     ck_assert_int_eq(store_statfs(s, &total, &avail), 0);
     ck_assert_uint_gt(total, 0);
     ck_assert_uint_le(avail, total);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(file_stat)
+{
+    struct store *s = open_store();
+    struct store_objstat st;
+    time_t before = time(NULL);
+    ck_assert_int_eq(store_put(s, "1/2/3.4", "hello", 5), 0);
+    ck_assert_int_eq(store_stat(s, "1/2/3.4", &st), 0);
+    ck_assert_uint_eq(st.size, 5);
+    ck_assert_int_ge(st.mtime, (int64_t)before - 1);
+    ck_assert_int_le(st.mtime, (int64_t)time(NULL) + 1);
+    ck_assert_int_eq(store_stat(s, "1/2/3.5", &st), -ENOENT);
+    ck_assert_int_eq(store_stat(s, "1/2", &st), -ENOENT);  /* a directory */
+    ck_assert_int_eq(store_stat(s, "1/2/3.4/x", &st), -ENOENT);
+    ck_assert_int_eq(store_stat(s, "../x", &st), -EINVAL);
     store_close(s);
 }
 END_TEST
@@ -719,6 +738,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, file_delete);
     tcase_add_test(tc, file_list);
     tcase_add_test(tc, file_statfs);
+    tcase_add_test(tc, file_stat);
     tcase_add_test(tc, file_concurrent);
     suite_add_tcase(s, tc);
     tc = tcase_create("url");
