@@ -166,7 +166,7 @@ exec 3<&-
 # ---- fio with its own verification ----
 command -v fio >/dev/null || fx_fail "fio is missing: install the Debian package fio"
 {
-  FIO="fio --directory=$M --size=64M --verify=crc32c --verify_fatal=1 --do_verify=1 --output=$T/fio.out"
+  FIO="fio --verify_state_save=0 --directory=$M --size=64M --verify=crc32c --verify_fatal=1 --do_verify=1 --output=$T/fio.out"
   $FIO --name=randwrite4k --rw=randwrite --bs=4k --ioengine=psync ||
     { cat "$T/fio.out" >&2; fx_fail "fio random 4k writes with verify"; }
   $FIO --name=randrw --rw=randrw --bssplit=4k/50:64k/30:1m/20 --ioengine=psync \
