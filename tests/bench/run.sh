@@ -21,13 +21,14 @@ SYSTEMS_WANTED=local,flexfs,flexfs-s3,s3fs,rclone,ganesha,flexfs-nfs
 WORKLOADS_WANTED=seq,rand,md,small,bigdir
 SEQ_SIZE=1G
 RAND_SIZE=256M
-RAND_RUNTIME=30
+RAND_RUNTIME=20
 VERIFY_SIZE=32M
-MD_FILES=20000
+MD_FILES=10000
 MD_DIRS=100
 MD_THREADS=1,8
 MD_PEERS=0
-SMALL_FILES=10000
+META_S3=0
+SMALL_FILES=5000
 SMALL_PAR=8
 BIG_FILES=100000
 BIG_PEERS=0
@@ -56,13 +57,19 @@ usage: tests/bench/run.sh [options]   (as root)
       --md-dirs N       directories of the spread layout ($MD_DIRS)
       --md-threads LIST thread counts ($MD_THREADS)
       --md-peers        also run mdbench on s3fs and rclone (slow)
+      --meta-s3         also run mdbench and the big directory on flexfs-s3
+                        (the same metadata path as flexfs on local blocks:
+                        empty files have no blocks)
       --small-files N   files in the small-file tree ($SMALL_FILES)
       --small-par N     streams of the parallel copy ($SMALL_PAR)
       --big-files N     entries of the big directory ($BIG_FILES)
       --big-peers       also build the big directory on s3fs and rclone (slow)
       --flexfs-opts O   extra mount.flexfs -o options (e.g. readahead=32M)
       --step-timeout S  bound on each timed step ($STEP_TIMEOUT)
-      --quick           small sizes, for a smoke run of a minute or two
+      --full            the sizes of issue 6: --md-files 20000
+                        --small-files 10000 --meta-s3 (about 30 minutes on
+                        2 cores; the default run takes under 15)
+      --quick           small sizes, for a smoke run of a few minutes
       --no-install      do not install missing packages
       --keep            keep the work directory and logs
   -h, --help
@@ -83,6 +90,8 @@ while [ $# -gt 0 ]; do
     --md-dirs) MD_DIRS=$2; shift ;;
     --md-threads) MD_THREADS=$2; shift ;;
     --md-peers) MD_PEERS=1 ;;
+    --meta-s3) META_S3=1 ;;
+    --full) MD_FILES=20000; SMALL_FILES=10000; META_S3=1 ;;
     --small-files) SMALL_FILES=$2; shift ;;
     --small-par) SMALL_PAR=$2; shift ;;
     --big-files) BIG_FILES=$2; shift ;;
@@ -308,41 +317,10 @@ cold() {
 }
 
 # rclone acknowledges writes before uploading them: a write is done when
-# rclone has uploaded it.  Waits until its VFS has no upload queued or in
-# progress (for 2 s, since FUSE release reaches it after close returns),
-# then prints the later of WRITER_END and the last upload it logged.
+# rclone has uploaded it (rclone-settle.py follows its log for that).
+# Prints the later of WRITER_END and the last upload.
 rclone_settle() {
-  local start=$1 wend=$2 idle= t q
-  local deadline
-  deadline=$(awk -v n="$(now)" -v s="$STEP_TIMEOUT" 'BEGIN { print n + s }')
-  while :; do
-    q=$(curl -s --max-time 5 -X POST "http://127.0.0.1:$RC_PORT/vfs/stats" |
-        python3 -c 'import json,sys; d=json.load(sys.stdin)["diskCache"]; print(d["uploadsInProgress"]+d["uploadsQueued"])' 2>/dev/null)
-    t=$(now)
-    if [ "$q" = 0 ]; then
-      [ -n "$idle" ] || idle=$t
-      awk -v a="$idle" -v b="$t" 'BEGIN { exit !(b - a >= 2) }' && break
-    else
-      idle=
-    fi
-    awk -v a="$t" -v b="$deadline" 'BEGIN { exit !(a > b) }' && { echo timeout; return 1; }
-    sleep 0.2
-  done
-  python3 - "$LOGS/rclone.log" "$start" "$wend" <<'EOF'
-import sys, time, datetime
-log, start, wend = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-last = wend
-for line in open(log, errors="replace"):
-    if "Copied (" not in line:
-        continue
-    try:
-        ts = datetime.datetime.strptime(line[:26], "%Y/%m/%d %H:%M:%S.%f").timestamp()
-    except ValueError:
-        continue
-    if ts >= start and ts > last:
-        last = ts
-print("%.6f" % last)
-EOF
+  python3 "$BENCHDIR/rclone-settle.py" "$LOGS/rclone.log" "$1" "$2" "$STEP_TIMEOUT"
 }
 
 # timed SYS CMD... : runs CMD with the step bound; sets T_SECS (for rclone,
@@ -610,6 +588,12 @@ wl_md() {
           done
           continue
         fi
+        if [ "$META_S3" = 0 ] && [ "$sys" = flexfs-s3 ]; then
+          for ph in create stat readdir unlink; do
+            na "$key-$ph" "$labp $ph" "$sys" ops/s "skipped by default (metadata path of flexfs local); --meta-s3 runs it"
+          done
+          continue
+        fi
         if ! sys_ok "$sys" || [ ! -x "$MDBENCH" ]; then
           local why=${SYS_REASON[$sys]:-mdbench is not built}
           for ph in create stat readdir unlink; do na "$key-$ph" "$labp $ph" "$sys" ops/s "$why"; done
@@ -742,6 +726,12 @@ wl_bigdir() {
       done
       continue
     fi
+    if [ "$META_S3" = 0 ] && [ "$sys" = flexfs-s3 ]; then
+      for w in big-create big-lsf big-lsl; do
+        na $w "" "$sys" entries/s "skipped by default (metadata path of flexfs local); --meta-s3 runs it"
+      done
+      continue
+    fi
     if ! sys_ok "$sys" || [ ! -x "$MDBENCH" ]; then
       for w in big-create big-lsf big-lsl; do na $w "" "$sys" entries/s "${SYS_REASON[$sys]:-mdbench is not built}"; done
       continue
@@ -770,7 +760,7 @@ wl_bigdir() {
     else
       na big-lsl "$l3" "$sys" entries/s "$T_ERR"
     fi
-    timeout "$STEP_TIMEOUT" "$MDBENCH" -n "$n" -p unlink "$d" >/dev/null 2>&1
+    timeout "$STEP_TIMEOUT" "$MDBENCH" -t 8 -n "$n" -p unlink "$d" >/dev/null 2>&1
     timeout "$STEP_TIMEOUT" rm -rf "$d"
   done
 }
@@ -806,6 +796,7 @@ cat > "$W/meta.json" <<EOF
  "flexfs_mount_opts": "$FLEXFS_OPTS",
  "options": {"seq_size": "$SEQ_SIZE", "rand_size": "$RAND_SIZE", "rand_runtime": $RAND_RUNTIME,
    "md_files": $MD_FILES, "md_dirs": $MD_DIRS, "md_threads": "$MD_THREADS", "md_peers": $MD_PEERS,
+   "meta_s3": $META_S3,
    "small_files": $SMALL_FILES, "small_par": $SMALL_PAR, "big_files": $BIG_FILES, "big_peers": $BIG_PEERS,
    "systems": "$SYSTEMS_WANTED", "workloads": "$WORKLOADS_WANTED"},
  "load_start": "$LOAD_START", "load_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
