@@ -151,6 +151,9 @@ class Verifier:
         if payload != 'UNSIGNED-PAYLOAD' and payload != hashlib.sha256(body).hexdigest():
             return 400, 'XAmzContentSHA256Mismatch', 'payload hash mismatch', payload
         md5 = headers.get('Content-MD5')
+        if md5 is None and method == 'POST' and 'delete' in [p.partition('=')[0] for p in target.partition('?')[2].split('&')]:
+            # As S3: a bulk delete must carry Content-MD5 (or a checksum).
+            return 400, 'InvalidRequest', 'Missing required header for this request: Content-Md5', ''
         if md5 is not None and md5 != base64.b64encode(hashlib.md5(body).digest()).decode():
             return 400, 'BadDigest', 'Content-MD5 mismatch', md5
         names = signed.split(';')
