@@ -25,7 +25,7 @@ void opts_usage(const char *prog)
         "  attr_timeout=S     attribute cache timeout in seconds (1)\n"
         "  entry_timeout=S    directory entry cache timeout in seconds (1)\n"
         "  cache_size=SIZE    memory block cache (256M)\n"
-        "  readahead=SIZE     read-ahead window (8M)\n"
+        "  readahead=SIZE     read-ahead window (32M)\n"
         "  writeback_size=SIZE  dirty data buffered per mount (256M)\n"
         "  transfer_threads=N parallel block transfers (8)\n"
         "  credentials=FILE   S3 credentials file (AWS style) for the block\n"
@@ -41,7 +41,7 @@ static void set_defaults(struct client_opts *o)
     o->attr_timeout = 1.0;
     o->entry_timeout = 1.0;
     o->cache_size = 256ull << 20;
-    o->readahead = 8ull << 20;
+    o->readahead = 32ull << 20;
     o->writeback_size = 256ull << 20;
     o->transfer_threads = 8;
 }
