@@ -89,7 +89,11 @@ int meta_garbage_list(struct meta *m, int64_t before,
                       struct meta_garbage *out, uint32_t max)
 {
     struct garbage_args a = { .before = before, .out = out, .max = max };
-    return tx_run(m, do_garbage_list, &a);
+    int n = tx_run(m, do_garbage_list, &a);
+    /* The store objects go for good once listed here, so the rows that
+     * named them garbage must be on disk first, lazy commits included. */
+    int rc = n > 0 ? tx_flush_log(m) : 0;
+    return rc < 0 ? rc : n;
 }
 
 static int do_garbage_done(struct tx *tx, void *arg)

@@ -26,6 +26,7 @@
 
 #include <db.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -59,6 +60,9 @@ struct meta {
     DB_SEQUENCE *seq[SEQ_COUNT];
     uint32_t lease_secs;
     int nosync;                         /* tests only: see meta_test_nosync */
+    /* Writing transactions between their commit and the end of their log
+     * flush (see tx_commit). */
+    atomic_int unflushed;
     int lock_fd;                        /* flock: one process per directory */
 
     pthread_mutex_t mu;                 /* guards the counts below */
@@ -91,6 +95,12 @@ struct tx {
  * returns >= 0 (which is returned), aborts otherwise. */
 typedef int (*tx_fn)(struct tx *tx, void *arg);
 int tx_run(struct meta *m, tx_fn fn, void *arg);
+/* As tx_run, but the commit does not wait for the log to reach the disk:
+ * only for changes whose loss in a crash no one was promised against (a
+ * later durable commit writes the log up to and past them, in order). */
+int tx_run_lazy(struct meta *m, tx_fn fn, void *arg);
+/* Writes the whole log to disk (lazy commits too). */
+int tx_flush_log(struct meta *m);
 /* A Berkeley DB return value in our terms: 0, -errno, or a deadlock code
  * that tx_run retries (DB_NOTFOUND is passed on for callers to test). */
 int db_err(int rc);

@@ -551,8 +551,12 @@ static int do_release(struct tx *tx, void *arg)
     return inode_get(tx, a->ino, &in, 0);
 }
 
+/* Lazy: if a gateway crash loses a release, the open stays counted until
+ * its session ends (unmount or lease expiry), so an unlinked file's blocks
+ * are kept that much longer; no data and no name is lost.  (GC flushes
+ * the log before it deletes anything, see meta_garbage_list.) */
 int meta_release(struct meta *m, uint64_t ino, uint64_t session)
 {
     struct open_args a = { .ino = ino, .session = session };
-    return tx_run(m, do_release, &a);
+    return tx_run_lazy(m, do_release, &a);
 }

@@ -77,23 +77,41 @@ void tx_apply_counts(struct tx *tx)
 /* Commits without waiting for the disk, so the transaction's locks go at
  * once (a transaction holding its pages through its own fsync would make
  * every other one wait for it), then flushes the log before the caller
- * replies: concurrent flushes share one fsync (group commit).  Every
- * transaction flushes, even one that wrote nothing, because it may have
- * read what another committed but has not flushed yet: nothing reaches a
- * client before it is durable.  A flush with nothing new to write costs no
- * I/O. */
-static int tx_commit(struct tx *tx)
+ * replies: concurrent flushes share one fsync (group commit).
+ *
+ * Nothing reaches a client before it is durable, so a transaction that
+ * only read must flush too when it may have read what another committed
+ * but has not flushed yet.  Writers count themselves in m->unflushed from
+ * before their commit (when their changes become visible) to the end of
+ * their flush, so a reader that finds the count at zero after its reads
+ * saw only durable data and skips the flush. */
+static int tx_commit(struct tx *tx, int lazy)
 {
+    struct meta *m = tx->m;
+    int counted = tx->dirty && !lazy && !m->nosync;
+    if (counted)
+        atomic_fetch_add(&m->unflushed, 1);
     int rc = db_err(tx->txn->commit(tx->txn, DB_TXN_NOSYNC));
-    if (rc || tx->m->nosync)
-        return rc;
-    rc = db_err(tx->m->env->log_flush(tx->m->env, NULL));
+    int flush = rc == 0 && !m->nosync && !lazy &&
+                (tx->dirty || atomic_load(&m->unflushed) > 0);
+    if (flush)
+        rc = tx_flush_log(m);
+    if (counted)
+        atomic_fetch_sub(&m->unflushed, 1);
+    return rc;
+}
+
+int tx_flush_log(struct meta *m)
+{
+    if (m->nosync)
+        return 0;
+    int rc = db_err(m->env->log_flush(m->env, NULL));
     if (rc)
         log_err("meta: cannot flush the log: %s", strerror(-rc));
     return rc;
 }
 
-int tx_run(struct meta *m, tx_fn fn, void *arg)
+static int tx_run_mode(struct meta *m, tx_fn fn, void *arg, int lazy)
 {
     int rc = 0;
     for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
@@ -108,7 +126,7 @@ int tx_run(struct meta *m, tx_fn fn, void *arg)
             break;
         rc = fn(&tx, arg);
         if (rc >= 0) {
-            int c = tx_commit(&tx);
+            int c = tx_commit(&tx, lazy);
             if (c == 0) {
                 tx_apply_counts(&tx);
                 return rc;
@@ -133,6 +151,16 @@ int tx_run(struct meta *m, tx_fn fn, void *arg)
         return -EIO;
     }
     return rc;
+}
+
+int tx_run(struct meta *m, tx_fn fn, void *arg)
+{
+    return tx_run_mode(m, fn, arg, 0);
+}
+
+int tx_run_lazy(struct meta *m, tx_fn fn, void *arg)
+{
+    return tx_run_mode(m, fn, arg, 1);
 }
 
 int tx_next(struct tx *tx, enum meta_seq s, uint64_t *out)

@@ -129,88 +129,110 @@ static nfsstat4 open_existing(struct op_open *o, uint64_t session, int trunc)
     return NFS4_OK;
 }
 
-/* CLAIM_NULL with OPEN4_CREATE. */
+/* OPEN4_CREATE of a name that exists: GUARDED fails, EXCLUSIVE is a
+ * retransmission when the verifier matches, UNCHECKED opens it (size 0 in
+ * the attributes truncates). */
+static nfsstat4 open_create_existing(struct op_open *o, uint64_t session)
+{
+    createhow4 *how = &o->args->openhow.openflag4_u.how;
+    if (how->mode == GUARDED4)
+        return NFS4ERR_EXIST;
+    if (how->mode == EXCLUSIVE4) {
+        struct meta_setattr v;
+        memset(&v, 0, sizeof(v));
+        verf_times(how->createhow4_u.createverf, &v);
+        if (!S_ISREG(o->attr.mode) ||
+            o->attr.atime.sec != v.atime.time.sec ||
+            o->attr.mtime.sec != v.mtime.time.sec)
+            return NFS4ERR_EXIST;
+        o->attrset = (uint64_t)1 << FATTR4_TIME_ACCESS |
+                     (uint64_t)1 << FATTR4_TIME_MODIFY;
+        return open_existing(o, session, 0);
+    }
+    int trunc = o->have_sa && (o->sa.sa.valid & META_SET_SIZE) &&
+                o->sa.sa.size == 0;
+    return open_existing(o, session, trunc);
+}
+
+/* The attributes of a create beyond the mode: the verifier of EXCLUSIVE,
+ * else owner, group, times and ACL (a size is moot on a new file). */
+static nfsstat4 open_create_attrs(struct op_open *o)
+{
+    struct nfs4_cctx *c = o->c;
+    createhow4 *how = &o->args->openhow.openflag4_u.how;
+    struct meta *m = c->srv->meta;
+    int rc;
+    if (how->mode == EXCLUSIVE4) {
+        struct meta_setattr v;
+        memset(&v, 0, sizeof(v));
+        verf_times(how->createhow4_u.createverf, &v);
+        rc = meta_setattr(m, &c->cred, o->attr.ino, &v, &o->attr);
+        o->attrset = (uint64_t)1 << FATTR4_TIME_ACCESS |
+                     (uint64_t)1 << FATTR4_TIME_MODIFY;
+        return rc < 0 ? nfs4_errno(rc) : NFS4_OK;
+    }
+    struct meta_setattr rest = o->sa.sa;
+    rest.valid &= ~(uint32_t)(META_SET_MODE | META_SET_SIZE);
+    if (rest.valid || rest.atime.how || rest.mtime.how) {
+        rc = meta_setattr(m, &c->cred, o->attr.ino, &rest, &o->attr);
+        if (rc < 0)
+            return nfs4_errno(rc);
+    }
+    if (o->sa.has_acl) {
+        struct nfs4_fh fh = { .kind = NFS4_FH_INODE, .vol = o->dirfh.vol,
+                              .ino = o->attr.ino, .gen = o->attr.gen };
+        nfsstat4 st = nfs4_acl_set(c, &fh, &o->attr, &o->sa.acl);
+        if (st != NFS4_OK)
+            return st;
+    }
+    o->attrset = (uint64_t)o->sa.set_words[1] << 32 | o->sa.set_words[0];
+    return NFS4_OK;
+}
+
+/* CLAIM_NULL with OPEN4_CREATE.  The exclusive create comes first: a new
+ * name (the common case) costs one transaction.  When it fails the name
+ * is looked up, since an existing file answers even where creating would
+ * be refused (a directory we may not write to). */
 static nfsstat4 open_create(struct op_open *o, uint64_t session)
 {
     struct nfs4_cctx *c = o->c;
     createhow4 *how = &o->args->openhow.openflag4_u.how;
     const component4 *name = &o->args->claim.open_claim4_u.file;
     struct meta *m = c->srv->meta;
-    nfsstat4 st;
 
     if (how->mode == UNCHECKED4 || how->mode == GUARDED4) {
-        st = nfs4_sattr_decode(&how->createhow4_u.createattrs, &o->sa);
+        nfsstat4 st = nfs4_sattr_decode(&how->createhow4_u.createattrs,
+                                        &o->sa);
         if (st != NFS4_OK)
             return st;
         o->have_sa = 1;
     } else if (how->mode != EXCLUSIVE4) {
         return NFS4ERR_INVAL;
     }
+    uint32_t perm = 0644;
+    if (o->have_sa && (o->sa.sa.valid & META_SET_MODE))
+        perm = o->sa.sa.mode;
+    struct meta_mk mk = { .name = name->utf8string_val,
+                          .namelen = name->utf8string_len,
+                          .mode = S_IFREG | perm, .umask = 0 };
     for (int tries = 0; tries < 3; tries++) {
-        int rc = meta_lookup(m, &c->cred, o->dirfh.ino, name->utf8string_val,
-                             name->utf8string_len, &o->attr);
-        if (rc == 0) {
-            if (how->mode == GUARDED4)
-                return NFS4ERR_EXIST;
-            if (how->mode == EXCLUSIVE4) {
-                struct meta_setattr v;
-                memset(&v, 0, sizeof(v));
-                verf_times(how->createhow4_u.createverf, &v);
-                if (!S_ISREG(o->attr.mode) ||
-                    o->attr.atime.sec != v.atime.time.sec ||
-                    o->attr.mtime.sec != v.mtime.time.sec)
-                    return NFS4ERR_EXIST;
-                o->attrset = (uint64_t)1 << FATTR4_TIME_ACCESS |
-                             (uint64_t)1 << FATTR4_TIME_MODIFY;
-                return open_existing(o, session, 0);    /* a retransmission */
-            }
-            int trunc = o->have_sa && (o->sa.sa.valid & META_SET_SIZE) &&
-                        o->sa.sa.size == 0;
-            return open_existing(o, session, trunc);
-        }
-        if (rc != -ENOENT)
-            return nfs4_errno(rc);
-        uint32_t perm = 0644;
-        if (o->have_sa && (o->sa.sa.valid & META_SET_MODE))
-            perm = o->sa.sa.mode;
-        struct meta_mk mk = { .name = name->utf8string_val,
-                              .namelen = name->utf8string_len,
-                              .mode = S_IFREG | perm, .umask = 0 };
         int created = 0;
-        rc = meta_create(m, &c->cred, o->dirfh.ino, &mk, META_CREATE_EXCL,
-                         session, &o->attr, &created);
-        if (rc == -EEXIST)
-            continue;                   /* someone made it meanwhile */
-        if (rc < 0)
+        int rc = meta_create(m, &c->cred, o->dirfh.ino, &mk,
+                             META_CREATE_EXCL, session, &o->attr, &created);
+        if (rc == 0) {
+            o->created = 1;
+            return open_create_attrs(o);
+        }
+        int lrc = meta_lookup(m, &c->cred, o->dirfh.ino,
+                              name->utf8string_val, name->utf8string_len,
+                              &o->attr);
+        if (lrc == 0)
+            return open_create_existing(o, session);
+        if (lrc != -ENOENT)
+            return nfs4_errno(lrc);
+        if (rc != -EEXIST)
             return nfs4_errno(rc);
-        o->created = 1;
-        struct nfs4_fh fh = { .kind = NFS4_FH_INODE, .vol = o->dirfh.vol,
-                              .ino = o->attr.ino, .gen = o->attr.gen };
-        if (how->mode == EXCLUSIVE4) {
-            struct meta_setattr v;
-            memset(&v, 0, sizeof(v));
-            verf_times(how->createhow4_u.createverf, &v);
-            rc = meta_setattr(m, &c->cred, o->attr.ino, &v, &o->attr);
-            o->attrset = (uint64_t)1 << FATTR4_TIME_ACCESS |
-                         (uint64_t)1 << FATTR4_TIME_MODIFY;
-            return rc < 0 ? nfs4_errno(rc) : NFS4_OK;
-        }
-        /* The rest of the create attributes: owner, group, times, ACL
-         * (a size is moot on a new file). */
-        struct meta_setattr rest = o->sa.sa;
-        rest.valid &= ~(uint32_t)(META_SET_MODE | META_SET_SIZE);
-        if (rest.valid || rest.atime.how || rest.mtime.how) {
-            rc = meta_setattr(m, &c->cred, o->attr.ino, &rest, &o->attr);
-            if (rc < 0)
-                return nfs4_errno(rc);
-        }
-        if (o->sa.has_acl) {
-            st = nfs4_acl_set(c, &fh, &o->attr, &o->sa.acl);
-            if (st != NFS4_OK)
-                return st;
-        }
-        o->attrset = (uint64_t)o->sa.set_words[1] << 32 | o->sa.set_words[0];
-        return NFS4_OK;
+        /* It existed at the create and was gone at the lookup: again. */
     }
     return NFS4ERR_DELAY;
 }

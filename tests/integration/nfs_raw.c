@@ -446,11 +446,14 @@ struct ofile {
     const char *owner;
 };
 
-/* OPEN (creating unless !create) name in dir as owner; confirms a new
- * owner.  Returns the OPEN's status. */
-static nfsstat4 do_open(struct conn *c, struct client *cl, const nfs_fh4 *dir,
-                        const char *name, int create, uint32_t access,
-                        uint32_t deny, struct ofile *of)
+#define NOCREATE (-1)
+
+/* OPEN name in dir as owner, with OPEN4_CREATE in mode how (UNCHECKED4
+ * and GUARDED4 with mode 0644, EXCLUSIVE4 with verifier verf) unless how
+ * is NOCREATE; confirms a new owner.  Returns the OPEN's status. */
+static nfsstat4 open_how(struct conn *c, struct client *cl, const nfs_fh4 *dir,
+                         const char *name, int how, uint64_t verf,
+                         uint32_t access, uint32_t deny, struct ofile *of)
 {
     struct cmp b = { .n = 0 };
     op_putfh(&b, dir);
@@ -461,9 +464,14 @@ static nfsstat4 do_open(struct conn *c, struct client *cl, const nfs_fh4 *dir,
     o->owner.clientid = cl->id;
     o->owner.owner.owner_val = (char *)of->owner;
     o->owner.owner.owner_len = (u_int)strlen(of->owner);
-    if (create) {
+    if (how == EXCLUSIVE4) {
         o->openhow.opentype = OPEN4_CREATE;
-        o->openhow.openflag4_u.how.mode = UNCHECKED4;
+        o->openhow.openflag4_u.how.mode = EXCLUSIVE4;
+        memcpy(o->openhow.openflag4_u.how.createhow4_u.createverf, &verf,
+               sizeof(verifier4));
+    } else if (how != NOCREATE) {
+        o->openhow.opentype = OPEN4_CREATE;
+        o->openhow.openflag4_u.how.mode = (createmode4)how;
         static uint32_t modew[2] = { 0, 1u << (FATTR4_MODE - 32) };
         static char modev[4] = { 0, 0, 1, 0xa4 };   /* 0644 */
         fattr4 *fa = &o->openhow.openflag4_u.how.createhow4_u.createattrs;
@@ -515,6 +523,15 @@ static nfsstat4 do_open(struct conn *c, struct client *cl, const nfs_fh4 *dir,
             res_free(&r2);
     }
     return NFS4_OK;
+}
+
+/* OPEN, creating (UNCHECKED4) when create is set. */
+static nfsstat4 do_open(struct conn *c, struct client *cl, const nfs_fh4 *dir,
+                        const char *name, int create, uint32_t access,
+                        uint32_t deny, struct ofile *of)
+{
+    return open_how(c, cl, dir, name, create ? UNCHECKED4 : NOCREATE, 0,
+                    access, deny, of);
 }
 
 static nfsstat4 do_close(struct conn *c, struct client *cl, struct ofile *of)
@@ -1227,6 +1244,82 @@ static void test_namespace(struct conn *c)
 }
 
 /* A client that stops renewing loses its state after the lease. */
+static int fh_equal(const nfs_fh4 *a, const nfs_fh4 *b)
+{
+    return a->nfs_fh4_len == b->nfs_fh4_len &&
+           memcmp(a->nfs_fh4_val, b->nfs_fh4_val, a->nfs_fh4_len) == 0;
+}
+
+/* OPEN4_CREATE in each mode against new and existing names (RFC 7530
+ * 16.16.5): an existing file opens even for a user who may not create in
+ * its directory; EXCLUSIVE4 repeated with its verifier is the same open,
+ * with another verifier EXIST. */
+static void test_open_create(struct conn *c)
+{
+    static const struct cred root_cr = { 0, 0, "host-oc" };
+    static const struct cred nobody = { 65534, 65534, "host-oc-n" };
+    struct client rc = { .verf = 11, .name = uniq("raw-oc"), .cr = &root_cr };
+    struct client nc = { .verf = 12, .name = uniq("raw-oc-n"),
+                         .cr = &nobody };
+    nfs_fh4 root;
+    if (client_up(c, &rc) < 0 || client_up(c, &nc) < 0 ||
+        get_fh(c, "default", &root) < 0) {
+        check(0, "clients and root handle for OPEN4_CREATE");
+        return;
+    }
+    const char *name = uniq("ocfile"), *fresh = uniq("ocfresh");
+    const char *ex = uniq("ocexcl");
+    struct ofile a = { .owner = "oc-1", .seqid = 1 };
+    check(open_how(c, &rc, &root, name, UNCHECKED4, 0,
+                   OPEN4_SHARE_ACCESS_BOTH, 0, &a) == NFS4_OK,
+          "UNCHECKED create of a new name");
+    struct ofile b = { .owner = "oc-2", .seqid = 1 };
+    nfsstat4 st = open_how(c, &nc, &root, name, UNCHECKED4, 0,
+                           OPEN4_SHARE_ACCESS_READ, 0, &b);
+    check(st == NFS4_OK, "UNCHECKED of an existing 0644 file by nobody in "
+          "root's 0755 directory opens it: %d", (int)st);
+    if (st == NFS4_OK) {
+        check(fh_equal(&a.fh, &b.fh), "... the same file");
+        do_close(c, &nc, &b);
+        free(b.fh.nfs_fh4_val);
+    }
+    struct ofile d = { .owner = "oc-3", .seqid = 1 };
+    check(open_how(c, &nc, &root, fresh, UNCHECKED4, 0,
+                   OPEN4_SHARE_ACCESS_READ, 0, &d) == NFS4ERR_ACCESS,
+          "UNCHECKED of a new name by nobody there: ACCESS");
+    check(open_how(c, &nc, &root, name, GUARDED4, 0,
+                   OPEN4_SHARE_ACCESS_READ, 0, &d) == NFS4ERR_EXIST,
+          "GUARDED of an existing name: EXIST (before any permission)");
+    do_close(c, &rc, &a);
+    free(a.fh.nfs_fh4_val);
+
+    struct ofile e = { .owner = "oc-4", .seqid = 1 };
+    struct ofile f = { .owner = "oc-5", .seqid = 1 };
+    st = open_how(c, &rc, &root, ex, EXCLUSIVE4, 0x1122334455667788ull,
+                  OPEN4_SHARE_ACCESS_BOTH, 0, &e);
+    check(st == NFS4_OK, "EXCLUSIVE create: %d", (int)st);
+    nfsstat4 st2 = open_how(c, &rc, &root, ex, EXCLUSIVE4,
+                            0x1122334455667788ull, OPEN4_SHARE_ACCESS_BOTH, 0,
+                            &f);
+    check(st2 == NFS4_OK, "EXCLUSIVE again with its verifier (a "
+          "retransmission): %d", (int)st2);
+    if (st == NFS4_OK && st2 == NFS4_OK)
+        check(fh_equal(&e.fh, &f.fh), "... the same file");
+    struct ofile g = { .owner = "oc-6", .seqid = 1 };
+    check(open_how(c, &rc, &root, ex, EXCLUSIVE4, 0x99ull,
+                   OPEN4_SHARE_ACCESS_BOTH, 0, &g) == NFS4ERR_EXIST,
+          "EXCLUSIVE with another verifier: EXIST");
+    if (st == NFS4_OK) {
+        do_close(c, &rc, &e);
+        free(e.fh.nfs_fh4_val);
+    }
+    if (st2 == NFS4_OK) {
+        do_close(c, &rc, &f);
+        free(f.fh.nfs_fh4_val);
+    }
+    free(root.nfs_fh4_val);
+}
+
 static void test_expire(struct conn *c, int lease)
 {
     struct client cl = { .verf = 3, .name = uniq("raw-test-expire"),
@@ -1939,6 +2032,7 @@ int main(int argc, char **argv)
         test_clientids(&c);
         test_io_and_state(&c);
         test_namespace(&c);
+        test_open_create(&c);
         test_acl(&c);
     } else if (strcmp(mode, "expire") == 0) {
         test_expire(&c, lease);
