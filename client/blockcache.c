@@ -7,6 +7,7 @@
  * cache may overshoot its budget by what is in use. */
 #include "config.h"
 #include "blockcache.h"
+#include "store.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -168,7 +169,7 @@ int bcache_get(struct bcache *c, const struct bkey *k, uint32_t len,
         free(e);
     }
     c->misses++;
-    char *data = malloc(len ? len : 1);
+    char *data = store_buf_alloc(len);
     e = data ? add(c, k, data, len, B_LOADING) : NULL;
     if (!e) {
         free(data);

@@ -68,7 +68,7 @@ int blockio_fetch(struct client *cl, uint64_t ino, uint64_t index,
     if (rc == -EAGAIN) {
         /* A shorter copy is in use: read this one privately. */
         struct bentry *e = calloc(1, sizeof(*e));
-        char *data = malloc(len ? len : 1);
+        char *data = store_buf_alloc(len);
         if (!e || !data) {
             free(e);
             free(data);

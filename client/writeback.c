@@ -17,6 +17,7 @@
 #include "client.h"
 #include "inode.h"
 #include "log.h"
+#include "store.h"
 #include "ranges.h"
 #include "rpcpool.h"
 #include "session.h"
@@ -199,7 +200,7 @@ int wb_write(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
                 continue;
             }
             d = calloc(1, sizeof(*d));
-            char *b = malloc(bs);
+            char *b = store_buf_alloc(bs);
             if (!d || !b) {
                 free(d);
                 free(b);
@@ -266,7 +267,7 @@ static int upload_one(struct up *u)
         uint32_t end = ranges_end(&d->r);
         uint32_t blen = u->base_ver ? u->base_len : 0;
         u->len = end > blen ? end : blen;
-        u->img = malloc(u->len ? u->len : 1);
+        u->img = store_buf_alloc(u->len);
         if (!u->img)
             return -ENOMEM;
         if (blen) {
@@ -335,12 +336,33 @@ static int cmp_up(const void *a, const void *b)
     return x->d->index < y->d->index ? -1 : x->d->index > y->d->index;
 }
 
+/* Whether every block of ups (sorted by index) starts at or past the
+ * size we last saw: holes, as far as we know (a new file, an append). */
+static int past_known_size(struct fnode *fn, const struct up *ups,
+                           uint32_t bs)
+{
+    pthread_mutex_lock(&fn->lock);
+    int past = fn->have_attr && ups[0].d->index * (uint64_t)bs >=
+                                fn->attr.size;
+    pthread_mutex_unlock(&fn->lock);
+    return past;
+}
+
 /* The current versions of the blocks (ups sorted by index), straight
- * from the gateway: the bases to merge into. */
+ * from the gateway: the bases to merge into.  Blocks past the known size
+ * are taken as holes without asking: if another mount wrote there
+ * meanwhile, the commit's base check says so and we merge again. */
 static int get_bases(struct client *cl, struct fnode *fn,
                      const struct rpc_cred *cr, struct up *ups, size_t n)
 {
     uint32_t bs = block_size(cl);
+    if (past_known_size(fn, ups, bs)) {
+        for (size_t k = 0; k < n; k++) {
+            ups[k].base_ver = 0;
+            ups[k].base_len = 0;
+        }
+        return 0;
+    }
     size_t i = 0;
     while (i < n) {
         uint64_t first = ups[i].d->index;

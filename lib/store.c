@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -238,4 +239,10 @@ void store_url_redact(const char *url, char *buf, size_t len)
             p++;
     }
     put_span(buf, len, &at, p, strlen(p));
+}
+
+void *store_buf_alloc(size_t len)
+{
+    void *p = NULL;
+    return posix_memalign(&p, 4096, len ? len : 1) == 0 ? p : NULL;
 }

@@ -74,6 +74,11 @@ int store_statfs(struct store *s, uint64_t *total, uint64_t *avail);
 /* -ENOSYS when the backend cannot say. */
 int store_stat(struct store *s, const char *key, struct store_objstat *st);
 
+/* Memory for block data, freed with free(): page-aligned, so that the
+ * local-directory store can move it with O_DIRECT.  NULL when out of
+ * memory. */
+void *store_buf_alloc(size_t len);
+
 /* Copies url into buf with any secret (user info, signature-like query
  * values) removed, for logs and for the MOUNT reply. */
 void store_url_redact(const char *url, char *buf, size_t len);
