@@ -124,6 +124,9 @@ struct meta_mk {
     size_t namelen;
     uint32_t mode, umask;
     uint64_t rdev;
+    /* meta_create: attributes set on a new file in the same transaction
+     * (as a SETATTR by the creator would), or NULL. */
+    const struct meta_setattr *sa;
 };
 
 #define META_CREATE_EXCL   1u

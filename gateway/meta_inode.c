@@ -305,54 +305,57 @@ static int setattr_check(const struct meta_cred *cr, struct perm_node *pn,
     return 0;
 }
 
-static int do_setattr(struct tx *tx, void *arg)
+/* Checks sa against in (read with DB_RMW) and stores the result. */
+static int setattr_apply(struct tx *tx, const struct meta_cred *cr,
+                         struct inode *in, const struct meta_setattr *sa)
 {
-    struct attr_args *a = arg;
-    const struct meta_setattr *sa = a->sa;
-    struct inode in;
-    int rc = inode_get(tx, a->ino, &in, DB_RMW);
+    struct perm_node pn = inode_perm(tx, in);
+    uint32_t mode = in->mode;
+    int rc = setattr_check(cr, &pn, sa, &mode);
     if (rc)
-        return rc;
-    struct perm_node pn = inode_perm(tx, &in);
-    uint32_t mode = in.mode;
-    if ((rc = setattr_check(a->cr, &pn, sa, &mode)))
         return rc;
     int times = sa->atime.how != META_TIME_DONT ||
                 sa->mtime.how != META_TIME_DONT;
     if (!(sa->valid & (META_SET_MODE | META_SET_UID | META_SET_GID |
-                       META_SET_SIZE)) && !times) {
-        inode_attr(&in, a->out);
+                       META_SET_SIZE)) && !times)
         return 0;
-    }
 
     unsigned what = CH_CTIME;
     if (sa->valid & META_SET_UID)
-        in.uid = sa->uid;
+        in->uid = sa->uid;
     if (sa->valid & META_SET_GID)
-        in.gid = sa->gid;
+        in->gid = sa->gid;
     if ((sa->valid & (META_SET_UID | META_SET_GID)) &&
         !(sa->valid & META_SET_MODE))
-        in.mode = perm_chown_kill(in.mode);
+        in->mode = perm_chown_kill(in->mode);
     if ((sa->valid & (META_SET_UID | META_SET_GID | META_SET_SIZE)) &&
-        (rc = xattr_kill_caps(tx, &in)))
+        (rc = xattr_kill_caps(tx, in)))
         return rc;
     if (sa->valid & META_SET_MODE) {
-        in.mode = mode;
-        if ((rc = acl_chmod(tx, &in)))
+        in->mode = mode;
+        if ((rc = acl_chmod(tx, in)))
             return rc;
     }
     if (sa->valid & META_SET_SIZE) {
-        if (sa->size != in.size)
+        if (sa->size != in->size)
             what |= CH_MTIME;
-        if ((rc = inode_truncate(tx, &in, sa->size)))
+        if ((rc = inode_truncate(tx, in, sa->size)))
             return rc;
-        in.mode = perm_write_kill(a->cr, in.mode);
+        in->mode = perm_write_kill(cr, in->mode);
     }
-    if ((rc = inode_changed(tx, &in, what)))
+    if ((rc = inode_changed(tx, in, what)))
         return rc;
-    settime_apply(tx, &sa->atime, &in.atime);
-    settime_apply(tx, &sa->mtime, &in.mtime);
-    if ((rc = inode_put(tx, &in)))
+    settime_apply(tx, &sa->atime, &in->atime);
+    settime_apply(tx, &sa->mtime, &in->mtime);
+    return inode_put(tx, in);
+}
+
+static int do_setattr(struct tx *tx, void *arg)
+{
+    struct attr_args *a = arg;
+    struct inode in;
+    int rc = inode_get(tx, a->ino, &in, DB_RMW);
+    if (rc || (rc = setattr_apply(tx, a->cr, &in, a->sa)))
         return rc;
     inode_attr(&in, a->out);
     return 0;
@@ -566,6 +569,8 @@ static int do_create(struct tx *tx, void *arg)
         *a->created = 0;
     } else {
         rc = make_entry(tx, a, &dir, S_IFREG | (a->mk->mode & 07777), &in);
+        if (rc == 0 && a->mk->sa)
+            rc = setattr_apply(tx, a->cr, &in, a->mk->sa);
         *a->created = 1;
     }
     if (rc)

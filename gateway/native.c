@@ -224,11 +224,10 @@ static enum rpc_verdict fx_setattr(struct rpc_req *req, void *a, void *r)
 
 static void mk_in(struct meta_mk *mk, const fx_create_args *args)
 {
-    mk->name = NAME(args->name);
-    mk->namelen = args->name.fx_name_len;
-    mk->mode = args->mode;
-    mk->umask = args->umask;
-    mk->rdev = args->rdev;
+    *mk = (struct meta_mk){ .name = NAME(args->name),
+                            .namelen = args->name.fx_name_len,
+                            .mode = args->mode, .umask = args->umask,
+                            .rdev = args->rdev };
 }
 
 static enum rpc_verdict fx_create(struct rpc_req *req, void *a, void *r)

@@ -154,34 +154,37 @@ static nfsstat4 open_create_existing(struct op_open *o, uint64_t session)
     return open_existing(o, session, trunc);
 }
 
-/* The attributes of a create beyond the mode: the verifier of EXCLUSIVE,
- * else owner, group, times and ACL (a size is moot on a new file). */
-static nfsstat4 open_create_attrs(struct op_open *o)
+/* The attributes a new file gets in its create transaction: the
+ * verifier of EXCLUSIVE4, else owner, group and times (the mode is the
+ * create's own; a size is moot on a new file).  NULL when none. */
+static const struct meta_setattr *create_attrs(struct op_open *o,
+                                               struct meta_setattr *buf)
 {
-    struct nfs4_cctx *c = o->c;
     createhow4 *how = &o->args->openhow.openflag4_u.how;
-    struct meta *m = c->srv->meta;
-    int rc;
+    memset(buf, 0, sizeof(*buf));
     if (how->mode == EXCLUSIVE4) {
-        struct meta_setattr v;
-        memset(&v, 0, sizeof(v));
-        verf_times(how->createhow4_u.createverf, &v);
-        rc = meta_setattr(m, &c->cred, o->attr.ino, &v, &o->attr);
+        verf_times(how->createhow4_u.createverf, buf);
+        return buf;
+    }
+    *buf = o->sa.sa;
+    buf->valid &= ~(uint32_t)(META_SET_MODE | META_SET_SIZE);
+    return buf->valid || buf->atime.how || buf->mtime.how ? buf : NULL;
+}
+
+/* What OPEN reports as set on a new file; sets its ACL, the one create
+ * attribute that takes a transaction of its own. */
+static nfsstat4 created_attrs(struct op_open *o)
+{
+    createhow4 *how = &o->args->openhow.openflag4_u.how;
+    if (how->mode == EXCLUSIVE4) {
         o->attrset = (uint64_t)1 << FATTR4_TIME_ACCESS |
                      (uint64_t)1 << FATTR4_TIME_MODIFY;
-        return rc < 0 ? nfs4_errno(rc) : NFS4_OK;
-    }
-    struct meta_setattr rest = o->sa.sa;
-    rest.valid &= ~(uint32_t)(META_SET_MODE | META_SET_SIZE);
-    if (rest.valid || rest.atime.how || rest.mtime.how) {
-        rc = meta_setattr(m, &c->cred, o->attr.ino, &rest, &o->attr);
-        if (rc < 0)
-            return nfs4_errno(rc);
+        return NFS4_OK;
     }
     if (o->sa.has_acl) {
         struct nfs4_fh fh = { .kind = NFS4_FH_INODE, .vol = o->dirfh.vol,
                               .ino = o->attr.ino, .gen = o->attr.gen };
-        nfsstat4 st = nfs4_acl_set(c, &fh, &o->attr, &o->sa.acl);
+        nfsstat4 st = nfs4_acl_set(o->c, &fh, &o->attr, &o->sa.acl);
         if (st != NFS4_OK)
             return st;
     }
@@ -189,8 +192,9 @@ static nfsstat4 open_create_attrs(struct op_open *o)
     return NFS4_OK;
 }
 
-/* CLAIM_NULL with OPEN4_CREATE.  The exclusive create comes first: a new
- * name (the common case) costs one transaction.  When it fails the name
+/* CLAIM_NULL with OPEN4_CREATE.  The exclusive create comes first, with
+ * the create attributes: a new name (the common case) costs one
+ * transaction.  When it fails the name
  * is looked up, since an existing file answers even where creating would
  * be refused (a directory we may not write to). */
 static nfsstat4 open_create(struct op_open *o, uint64_t session)
@@ -212,16 +216,18 @@ static nfsstat4 open_create(struct op_open *o, uint64_t session)
     uint32_t perm = 0644;
     if (o->have_sa && (o->sa.sa.valid & META_SET_MODE))
         perm = o->sa.sa.mode;
+    struct meta_setattr sa;
     struct meta_mk mk = { .name = name->utf8string_val,
                           .namelen = name->utf8string_len,
-                          .mode = S_IFREG | perm, .umask = 0 };
+                          .mode = S_IFREG | perm, .umask = 0,
+                          .sa = create_attrs(o, &sa) };
     for (int tries = 0; tries < 3; tries++) {
         int created = 0;
         int rc = meta_create(m, &c->cred, o->dirfh.ino, &mk,
                              META_CREATE_EXCL, session, &o->attr, &created);
         if (rc == 0) {
             o->created = 1;
-            return open_create_attrs(o);
+            return created_attrs(o);
         }
         int lrc = meta_lookup(m, &c->cred, o->dirfh.ino,
                               name->utf8string_val, name->utf8string_len,

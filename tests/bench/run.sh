@@ -36,6 +36,7 @@ STEP_TIMEOUT=600
 INSTALL=1
 KEEP=0
 FLEXFS_OPTS=
+GATEWAY_OPTS=
 
 usage() {
   cat <<EOF
@@ -65,6 +66,7 @@ usage: tests/bench/run.sh [options]   (as root)
       --big-files N     entries of the big directory ($BIG_FILES)
       --big-peers       also build the big directory on s3fs and rclone (slow)
       --flexfs-opts O   extra mount.flexfs -o options (e.g. readahead=32M)
+      --gateway-opts O  extra flexfs-gatewayd arguments (e.g. "--workers 16")
       --step-timeout S  bound on each timed step ($STEP_TIMEOUT)
       --full            the sizes of issue 6: --md-files 20000
                         --small-files 10000 --meta-s3 (about 30 minutes on
@@ -97,6 +99,7 @@ while [ $# -gt 0 ]; do
     --big-files) BIG_FILES=$2; shift ;;
     --big-peers) BIG_PEERS=1 ;;
     --flexfs-opts) FLEXFS_OPTS=$2; shift ;;
+    --gateway-opts) GATEWAY_OPTS=$2; shift ;;
     --step-timeout) STEP_TIMEOUT=$2; shift ;;
     --quick) SEQ_SIZE=128M; RAND_SIZE=32M; RAND_RUNTIME=10; VERIFY_SIZE=8M
              MD_FILES=2000; MD_DIRS=20; SMALL_FILES=1000; BIG_FILES=5000 ;;
@@ -235,7 +238,7 @@ start_gateway() {
   local name=$1 store=$2 d=$W/$1
   mkdir -p "$d/meta"
   "$GATEWAYD" -f --listen 127.0.0.1:0 --port-file "$d/port" --meta-dir "$d/meta" \
-      --store "$store" --log-level notice >"$LOGS/$name.log" 2>&1 &
+      --store "$store" --log-level notice $GATEWAY_OPTS >"$LOGS/$name.log" 2>&1 &
   local pid=$!
   track $pid
   wait_for 30 test -s "$d/port" || return 1

@@ -83,7 +83,7 @@ static __attribute__((unused)) int tu_create(const struct meta_cred *cr,
                                              const char *name, uint32_t mode,
                                              struct meta_attr *out)
 {
-    struct meta_mk mk = { name, strlen(name), S_IFREG | mode, 0, 0 };
+    struct meta_mk mk = { name, strlen(name), S_IFREG | mode, 0, 0, NULL };
     struct meta_attr a;
     int created;
     return meta_create(tu_m, cr, parent, &mk, META_CREATE_EXCL, 0,
@@ -95,7 +95,7 @@ static __attribute__((unused)) int tu_mkdir(const struct meta_cred *cr,
                                             uint32_t mode,
                                             struct meta_attr *out)
 {
-    struct meta_mk mk = { name, strlen(name), mode, 0, 0 };
+    struct meta_mk mk = { name, strlen(name), mode, 0, 0, NULL };
     struct meta_attr a;
     return meta_mkdir(tu_m, cr, parent, &mk, out ? out : &a);
 }

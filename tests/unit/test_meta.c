@@ -89,7 +89,7 @@ START_TEST(create_lookup)
     ck_assert_int_eq(tu_create(R, 987654, "x", 0644, NULL), -ESTALE);
 
     /* Non-exclusive create of an existing file opens it. */
-    struct meta_mk mk = { "file", 4, S_IFREG | 0600, 0, 0 };
+    struct meta_mk mk = { "file", 4, S_IFREG | 0600, 0, 0, NULL };
     int created = -1;
     ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &b, &created), 0);
     ck_assert_int_eq(created, 0);
@@ -116,12 +116,52 @@ START_TEST(create_lookup)
 }
 END_TEST
 
+/* Create attributes go in with the new file, all or nothing. */
+START_TEST(create_with_attrs)
+{
+    const struct meta_cred *R = &tu_rootcred;
+    struct meta_cred u = tu_cred(1000, 1000);
+    struct meta_attr d, b;
+    ck_assert_int_eq(tu_mkdir(R, tu_root, "open", 0777, &d), 0);
+    struct meta_setattr sa = { .valid = META_SET_UID | META_SET_GID,
+                               .uid = 77, .gid = 88 };
+    sa.mtime.how = META_TIME_CLIENT;
+    sa.mtime.time.sec = 123456789;
+    sa.mtime.time.nsec = 5;
+    struct meta_mk mk = { "owned", 5, S_IFREG | 0640, 0, 0, &sa };
+    int created = -1;
+    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, META_CREATE_EXCL, 0,
+                                 &b, &created), 0);
+    ck_assert_int_eq(created, 1);
+    ck_assert_uint_eq(b.uid, 77);
+    ck_assert_uint_eq(b.gid, 88);
+    ck_assert_int_eq(b.mtime.sec, 123456789);
+    ck_assert_uint_eq(b.mtime.nsec, 5);
+    ck_assert_uint_eq(b.mode, S_IFREG | 0640);
+    struct meta_attr c;
+    ck_assert_int_eq(meta_lookup(tu_m, R, d.ino, "owned", 5, &c), 0);
+    ck_assert_uint_eq(c.uid, 77);
+    ck_assert_int_eq(c.mtime.sec, 123456789);
+    /* A user may not give the file away: nothing is created. */
+    mk.name = "given";
+    ck_assert_int_eq(meta_create(tu_m, &u, d.ino, &mk, META_CREATE_EXCL, 0,
+                                 &b, &created), -EPERM);
+    ck_assert_int_eq(meta_lookup(tu_m, R, d.ino, "given", 5, &c), -ENOENT);
+    /* Its own times it may set. */
+    sa.valid = 0;
+    ck_assert_int_eq(meta_create(tu_m, &u, d.ino, &mk, META_CREATE_EXCL, 0,
+                                 &b, &created), 0);
+    ck_assert_uint_eq(b.uid, 1000);
+    ck_assert_int_eq(b.mtime.sec, 123456789);
+}
+END_TEST
+
 START_TEST(name_rules)
 {
     char name[300];
     memset(name, 'n', sizeof(name));
     struct meta_attr a;
-    struct meta_mk mk = { name, 255, S_IFREG | 0644, 0, 0 };
+    struct meta_mk mk = { name, 255, S_IFREG | 0644, 0, 0, NULL };
     int created;
     ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, 0, &a, &created),
                      0);
@@ -288,26 +328,26 @@ END_TEST
 START_TEST(mknod_types)
 {
     struct meta_attr a;
-    struct meta_mk mk = { "fifo", 4, S_IFIFO | 0644, 0, 0 };
+    struct meta_mk mk = { "fifo", 4, S_IFIFO | 0644, 0, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
     ck_assert_uint_eq(a.mode, S_IFIFO | 0644);
-    mk = (struct meta_mk){ "sock", 4, S_IFSOCK | 0600, 0, 0 };
+    mk = (struct meta_mk){ "sock", 4, S_IFSOCK | 0600, 0, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
     ck_assert_uint_eq(a.mode, S_IFSOCK | 0600);
-    mk = (struct meta_mk){ "chr", 3, S_IFCHR | 0600, 0, 0x0103 };
+    mk = (struct meta_mk){ "chr", 3, S_IFCHR | 0600, 0, 0x0103, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
     ck_assert_uint_eq(a.mode, S_IFCHR | 0600);
     ck_assert_uint_eq(a.rdev, 0x0103);
-    mk = (struct meta_mk){ "blk", 3, S_IFBLK | 0600, 0, 0x0801 };
+    mk = (struct meta_mk){ "blk", 3, S_IFBLK | 0600, 0, 0x0801, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
     ck_assert_uint_eq(a.rdev, 0x0801);
-    mk = (struct meta_mk){ "reg", 3, 0644, 0, 0 };
+    mk = (struct meta_mk){ "reg", 3, 0644, 0, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 0644);
     ck_assert_uint_eq(a.rdev, 0);
-    mk = (struct meta_mk){ "dir", 3, S_IFDIR | 0755, 0, 0 };
+    mk = (struct meta_mk){ "dir", 3, S_IFDIR | 0755, 0, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), -EINVAL);
-    mk = (struct meta_mk){ "fifo", 4, S_IFIFO | 0644, 0, 0 };
+    mk = (struct meta_mk){ "fifo", 4, S_IFIFO | 0644, 0, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), -EEXIST);
     ck_assert_uint_eq(tu_attr(tu_root).nlink, 2);
 }
@@ -691,6 +731,7 @@ static Suite *meta_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, default_volume);
     tcase_add_test(tc, create_lookup);
+    tcase_add_test(tc, create_with_attrs);
     tcase_add_test(tc, name_rules);
     tcase_add_test(tc, dirs_and_nlink);
     tcase_add_test(tc, hard_links);

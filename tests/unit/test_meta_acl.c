@@ -307,7 +307,7 @@ START_TEST(default_acl)
 
     /* A file made with 0666 and umask 022: no umask, each class limited
      * by the create mode: 0660, B's entry kept (effective rw). */
-    struct meta_mk mk = { "new", 3, S_IFREG | 0666, 022, 0 };
+    struct meta_mk mk = { "new", 3, S_IFREG | 0666, 022, 0, NULL };
     int created;
     ck_assert_int_eq(meta_create(tu_m, &A, d.ino, &mk, META_CREATE_EXCL, 0,
                                  &a, &created), 0);
@@ -322,7 +322,7 @@ START_TEST(default_acl)
     ck_assert_int_eq(opens(&C, a.ino, O_RDONLY), -EACCES);
 
     /* A directory: the default ACL as both its access and default. */
-    struct meta_mk mkd = { "sub", 3, S_IFDIR | 0777, 077, 0 };
+    struct meta_mk mkd = { "sub", 3, S_IFDIR | 0777, 077, 0, NULL };
     ck_assert_int_eq(meta_mkdir(tu_m, &A, d.ino, &mkd, &a), 0);
     ck_assert_uint_eq(a.mode, S_IFDIR | 0770);
     ck_assert_int_eq(get_acl(a.ino, ACL_NAME_DEFAULT, &got), 5);
@@ -330,7 +330,7 @@ START_TEST(default_acl)
     ck_assert_int_eq(get_acl(a.ino, ACL_NAME_ACCESS, &got), 5);
     acl_free(&got);
     /* ... so its children inherit too. */
-    struct meta_mk mk2 = { "deep", 4, S_IFREG | 0640, 0, 0 };
+    struct meta_mk mk2 = { "deep", 4, S_IFREG | 0640, 0, 0, NULL };
     struct meta_attr deep;
     ck_assert_int_eq(meta_create(tu_m, &A, a.ino, &mk2, META_CREATE_EXCL, 0,
                                  &deep, &created), 0);
@@ -339,7 +339,7 @@ START_TEST(default_acl)
     ck_assert_int_eq(opens(&B, deep.ino, O_WRONLY), -EACCES);
 
     /* Special files inherit; symlinks do not. */
-    struct meta_mk mkf = { "fifo", 4, S_IFIFO | 0666, 022, 0 };
+    struct meta_mk mkf = { "fifo", 4, S_IFIFO | 0666, 022, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, &A, d.ino, &mkf, &a), 0);
     ck_assert_uint_eq(a.mode, S_IFIFO | 0660);
     ck_assert_int_eq(meta_symlink(tu_m, &A, d.ino, "l", 1, "x", &a), 0);
@@ -349,7 +349,7 @@ START_TEST(default_acl)
      * stored, but there is still no umask. */
     struct acl_entry m3[] = { U_OBJ(7), G_OBJ(7), OTHER(5) };
     ck_assert_int_eq(set_acl(&A, d.ino, ACL_NAME_DEFAULT, m3, NE(m3)), 0);
-    struct meta_mk mk3 = { "plain", 5, S_IFREG | 0666, 077, 0 };
+    struct meta_mk mk3 = { "plain", 5, S_IFREG | 0666, 077, 0, NULL };
     ck_assert_int_eq(meta_create(tu_m, &A, d.ino, &mk3, META_CREATE_EXCL, 0,
                                  &a, &created), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 0664);
@@ -358,7 +358,7 @@ START_TEST(default_acl)
     /* Removed: the umask is back. */
     ck_assert_int_eq(meta_removexattr(tu_m, &A, d.ino, ACL_NAME_DEFAULT,
                                       strlen(ACL_NAME_DEFAULT), NULL), 0);
-    struct meta_mk mk4 = { "umasked", 7, S_IFREG | 0666, 027, 0 };
+    struct meta_mk mk4 = { "umasked", 7, S_IFREG | 0666, 027, 0, NULL };
     ck_assert_int_eq(meta_create(tu_m, &A, d.ino, &mk4, META_CREATE_EXCL, 0,
                                  &a, &created), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 0640);

@@ -161,7 +161,7 @@ START_TEST(commit_validation)
     ck_assert_int_eq(commit(f.ino, dup, 2, 10, NULL), -EINVAL);
     ck_assert_int_eq(commit(d.ino, &ok, 1, 10, NULL), -EISDIR);
     ck_assert_int_eq(commit(424242, &ok, 1, 10, NULL), -ESTALE);
-    struct meta_mk mk = { "fifo", 4, S_IFIFO | 0644, 0, 0 };
+    struct meta_mk mk = { "fifo", 4, S_IFIFO | 0644, 0, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
     ck_assert_int_eq(commit(a.ino, &ok, 1, 10, NULL), -EINVAL);
     struct meta_block got[2];
@@ -292,7 +292,7 @@ START_TEST(open_and_create_trunc)
     ck_assert_int_eq(commit(f.ino, &b, 1, 100, NULL), 0);
 
     /* CREATE with TRUNC on an existing file. */
-    struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0 };
+    struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0, NULL };
     int created = -1;
     ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, META_CREATE_TRUNC, s,
                                  &a, &created), 0);
@@ -331,7 +331,7 @@ START_TEST(unlinked_open_release)
     uint64_t s;
     ck_assert_int_eq(meta_session_open(tu_m, "default", "h", "a", R, &s,
                                        NULL), 0);
-    struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0 };
+    struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0, NULL };
     int created;
     ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, s, &f, &created),
                      0);
@@ -590,7 +590,7 @@ static void *ack_main(void *arg)
         char name[32];
         struct meta_attr a;
         uint32_t tag = (uint32_t)w->id << 24 | i;
-        struct meta_mk mk = { name, 0, S_IFREG | 0644, 0, 0 };
+        struct meta_mk mk = { name, 0, S_IFREG | 0644, 0, 0, NULL };
         int created;
         mk.namelen = (size_t)snprintf(name, sizeof(name), "k%08x", tag);
         if (meta_create(w->m, R, w->dir, &mk, META_CREATE_EXCL, 0, &a,

@@ -45,7 +45,7 @@ START_TEST(directory_access)
     ck_assert_int_eq(tu_mkdir(&A, tu_root, "d", 0755, NULL), -EACCES);
     ck_assert_int_eq(meta_symlink(tu_m, &A, tu_root, "l", 1, "t", &a),
                      -EACCES);
-    struct meta_mk mk = { "n", 1, S_IFIFO | 0644, 0, 0 };
+    struct meta_mk mk = { "n", 1, S_IFIFO | 0644, 0, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, &A, tu_root, &mk, &a), -EACCES);
 
     ck_assert_int_eq(tu_mkdir(R, tu_root, "private", 0700, &d), 0);
@@ -80,9 +80,9 @@ START_TEST(directory_access)
     ck_assert_uint_eq(a.uid, 1000);
     ck_assert_uint_eq(a.gid, 1000);
     /* Devices need root; fifos do not. */
-    mk = (struct meta_mk){ "chr", 3, S_IFCHR | 0600, 0, 0x101 };
+    mk = (struct meta_mk){ "chr", 3, S_IFCHR | 0600, 0, 0x101, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, &A, pub, &mk, &a), -EPERM);
-    mk = (struct meta_mk){ "fifo", 4, S_IFIFO | 0600, 0, 0 };
+    mk = (struct meta_mk){ "fifo", 4, S_IFIFO | 0600, 0, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, &A, pub, &mk, &a), 0);
 }
 END_TEST
@@ -108,7 +108,7 @@ START_TEST(open_modes)
     ck_assert_int_eq(meta_open_file(tu_m, &B, f.ino, 0, O_RDWR, &a), 0);
 
     /* CREATE of an existing file checks access for the open. */
-    struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0 };
+    struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0, NULL };
     int created;
     ck_assert_int_eq(meta_create(tu_m, &C, pub, &mk, 0, 0, &a, &created),
                      -EACCES);

@@ -189,7 +189,7 @@ START_TEST(namespaces)
     ck_assert_int_eq(xget(&A, a.ino, "user.x", buf, sizeof(buf)), -ENODATA);
     ck_assert_int_eq(xset(R, a.ino, "trusted.x", "1", 0), 0);
     ck_assert_int_eq(xset(R, a.ino, "security.x", "1", 0), 0);
-    struct meta_mk mk = { "fifo", 4, S_IFIFO | 0666, 0, 0 };
+    struct meta_mk mk = { "fifo", 4, S_IFIFO | 0666, 0, 0, NULL };
     ck_assert_int_eq(meta_mknod(tu_m, &A, pub, &mk, &a), 0);
     ck_assert_int_eq(xset(&A, a.ino, "user.x", "1", 0), -EPERM);
     ck_assert_int_eq(xset(R, a.ino, "user.x", "1", 0), -EPERM);
