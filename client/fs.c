@@ -749,6 +749,14 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
     struct fuse_entry_param e;
     memset(&e, 0, sizeof(e));
     absorb_attr(cl, fn, &ok.attr, &e.attr);
+    if (ok.created) {
+        /* The kernel asks for the capability before the first write; a
+         * new file has none. */
+        pthread_mutex_lock(&fn->lock);
+        fnode_xattr_remember(fn, "security.capability", ok.attr.change,
+                             NULL, 0);
+        pthread_mutex_unlock(&fn->lock);
+    }
     int inval = 0;
     fi->keep_cache = open_revalidate(fn, &ok.attr, &inval);
     if (fi->flags & O_DIRECT)

@@ -110,6 +110,17 @@ void fnode_xattr_remember(struct fnode *fn, const char *name,
     fn->xattrs->e[i].known = 1;
 }
 
+void fnode_xattr_carry(struct fnode *fn, uint64_t from, uint64_t to)
+{
+    if (!fn->xattrs)
+        return;
+    for (size_t i = 0; i < XC_NAMES; i++)
+        if (fn->xattrs->e[i].known && fn->xattrs->e[i].change == from)
+            fn->xattrs->e[i].change = to;
+    /* The commit took any capability away, as a write does. */
+    fnode_xattr_remember(fn, "security.capability", to, NULL, 0);
+}
+
 static void fnode_free(struct fnode *fn)
 {
     xcache_free(fn->xattrs);

@@ -104,5 +104,9 @@ int fnode_xattr_cached(struct fnode *fn, const char *name, const char **val,
 /* Remembers name's value (NULL: absent) as read under change. */
 void fnode_xattr_remember(struct fnode *fn, const char *name,
                           uint64_t change, const char *val, uint32_t len);
+/* Our own data commit moved the counter from `from` to `to` and changed
+ * no attribute but the capability, which it removed: what was known under
+ * `from` holds under `to`. */
+void fnode_xattr_carry(struct fnode *fn, uint64_t from, uint64_t to);
 
 #endif

@@ -411,6 +411,8 @@ static void committed(struct fnode *fn, const fx_attr *a)
         fn->kcache_change == fn->attr.change &&
         a->change == fn->attr.change + 1)
         fn->kcache_change = a->change;
+    if (fn->have_attr && a->change == fn->attr.change + 1)
+        fnode_xattr_carry(fn, fn->attr.change, a->change);
     fnode_map_drop(fn);
     fnode_set_attr(fn, a);
     pthread_mutex_unlock(&fn->lock);
