@@ -146,6 +146,8 @@ BUILDDIR=$(find_build) ||
 GATEWAYD=$BUILDDIR/gateway/flexfs-gatewayd
 MOUNT_FLEXFS=$BUILDDIR/client/mount.flexfs
 MDBENCH=$BUILDDIR/tests/bench/mdbench
+STORETOOL=$BUILDDIR/tests/s3/storetool
+[ -x "$STORETOOL" ] || (cd "$BUILDDIR" && make tests/s3/storetool >/dev/null 2>&1) || true
 [ -x "$MDBENCH" ] || (cd "$BUILDDIR" && make tests/bench/mdbench >/dev/null 2>&1) ||
   say "mdbench is not built: metadata rows will be n/a"
 
@@ -379,6 +381,9 @@ start_systems() {
     need_s3=
   fi
   if [ -n "$need_s3" ]; then
+    S3_URL="s3://$S3_BUCKET/ceiling?endpoint=http://127.0.0.1:$S3_PORT&region=us-east-1&style=path"
+    if [ -x "$STORETOOL" ]; then SYS_STATE[s3max]=ok
+    else sys_fail s3max "storetool is not built"; fi
     if [ -n "${SYS_STATE[flexfs-s3]:-}" ]; then
       if start_gateway gws3 "s3://$S3_BUCKET/flexfs?endpoint=http://127.0.0.1:$S3_PORT&region=us-east-1&style=path"; then
         mount_sys flexfs-s3 && SYS_STATE[flexfs-s3]=ok || sys_fail flexfs-s3 "${SYS_REASON[flexfs-s3]}"
@@ -494,6 +499,26 @@ skip_row() {
   return 0
 }
 
+# What the S3 server itself delivers: 4 MiB objects (SEQ_SIZE in all) put
+# and read back by tests/s3/storetool through flexfs's own S3 code, with
+# 8 streams (as a mount's transfer_threads).  No file system is in the
+# way, so no FUSE row can beat it: the S3 rows are bounded by it.
+s3_ceiling() {
+  local j=$1 wlab=$2 rlab=$3 n out put get
+  sys_ok s3max || return 0
+  say "seq: S3 server alone (storetool, 8 streams)"
+  n=$(( (SEQ_BYTES + 4194303) / 4194304 ))
+  if out=$(timeout -k 10 "$STEP_TIMEOUT" "$STORETOOL" -t 8 "$S3_URL" bench "$n" 4194304 2>"$W/step.err"); then
+    put=$(printf '%s\n' "$out" | awk '/^put:/ { print $(NF-1) }')
+    get=$(printf '%s\n' "$out" | awk '/^get:/ { print $(NF-1) }')
+    record "seq-write-${j}j" "$wlab" s3max "$put" MiB/s "" "storetool put, 8 streams"
+    record "seq-read-${j}j" "$rlab" s3max "$get" MiB/s "" "storetool get, 8 streams"
+  else
+    na "seq-write-${j}j" "$wlab" s3max MiB/s "storetool: $(last_err "$W/step.err")"
+    na "seq-read-${j}j" "$rlab" s3max MiB/s "storetool failed"
+  fi
+}
+
 wl_seq() {
   local sys j d per wlab rlab
   for j in 1 4; do
@@ -526,6 +551,7 @@ wl_seq() {
       fi
       rm -rf "$d"
     done
+    s3_ceiling "$j" "$wlab" "$rlab"
   done
 }
 
@@ -801,7 +827,7 @@ for wl in seq rand md small bigdir; do
   printf 'workload\t%s\t%s\n' "$wl" "$(elapsed "$ws" "$(now)")" >> "$W/times.tsv"
 done
 
-for s in local flexfs flexfs-s3 s3fs rclone ganesha flexfs-nfs; do
+for s in local flexfs flexfs-s3 s3fs rclone s3max ganesha flexfs-nfs; do
   [ -n "${SYS_STATE[$s]:-}" ] || continue
   printf '%s\t%s\t%s\n' "$s" "${SYS_STATE[$s]}" "${SYS_REASON[$s]:-}" >> "$SYSTAB"
 done
