@@ -33,7 +33,6 @@ struct admin {
     struct meta *meta;
     struct store *store;
     char *store_url;                    /* redacted */
-    char *store_dir;                    /* file:// root, or NULL */
     char *meta_dir, *listen;
     struct admin_acl acl;
     uint32_t gc_grace, default_block_size;
@@ -538,7 +537,6 @@ static int fsck_job(struct admin_job *j, void *arg)
         .store = f->a->store,
         .repair = f->repair,
         .gc_grace = f->a->gc_grace,
-        .store_dir = f->a->store_dir,
         .arg = f,
         .progress = fsck_progress,
         .problem = fsck_problem,
@@ -704,11 +702,8 @@ int admin_create(const struct admin_opts *o, struct admin **out)
     a->store_url = malloc(ulen);
     if (a->store_url)
         store_url_redact(url, a->store_url, ulen);
-    if (strncmp(url, "file://", 7) == 0)
-        a->store_dir = dup_str(url + 7);
     rc = admin_jobs_create(&a->jobs);
-    if (rc < 0 || !a->meta_dir || !a->listen || !a->store_url ||
-        (strncmp(url, "file://", 7) == 0 && !a->store_dir)) {
+    if (rc < 0 || !a->meta_dir || !a->listen || !a->store_url) {
         admin_destroy(a);
         return rc < 0 ? rc : -ENOMEM;
     }
@@ -779,7 +774,6 @@ void admin_destroy(struct admin *a)
         return;
     admin_jobs_destroy(a->jobs);
     free(a->store_url);
-    free(a->store_dir);
     free(a->meta_dir);
     free(a->listen);
     free(a);

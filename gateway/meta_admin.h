@@ -105,8 +105,6 @@ struct meta_fsck_opts {
     int repair;
     uint32_t gc_grace;                  /* seconds: an unreferenced object
                                            younger than this is left */
-    const char *store_dir;              /* file:// store root (for object
-                                           ages), or NULL */
     void *arg;
     /* Optional callbacks: progress of the current phase, each problem
      * found (one line of text), and "stop now" (nonzero: stop with

@@ -709,16 +709,9 @@ static int64_t object_age(struct fsck *f, const char *key)
 {
     struct store_objstat os;
     int rc = store_stat(f->o->store, key, &os);
-    if (rc == 0)
-        return os.mtime < 0 ? -1 : (int64_t)time(NULL) - os.mtime;
-    if (rc != -ENOSYS || !f->o->store_dir)
+    if (rc != 0 || os.mtime < 0)
         return -1;
-    char path[4096 + BLOCKKEY_MAX];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", f->o->store_dir, key);
-    if (stat(path, &st) != 0)
-        return -1;
-    return (int64_t)time(NULL) - (int64_t)st.st_mtime;
+    return (int64_t)time(NULL) - os.mtime;
 }
 
 static int check_unreferenced(struct fsck *f)

@@ -94,6 +94,9 @@ static struct nfs4_stid *open_stid_of(struct nfs4_state *st, uint64_t ino,
 }
 
 /* The verifier of an EXCLUSIVE4 create lives in atime and mtime. */
+#define VERF_ATTRSET ((uint64_t)1 << FATTR4_TIME_ACCESS | \
+                      (uint64_t)1 << FATTR4_TIME_MODIFY)
+
 static void verf_times(const verifier4 v, struct meta_setattr *sa)
 {
     const unsigned char *p = (const unsigned char *)v;
@@ -145,8 +148,7 @@ static nfsstat4 open_create_existing(struct op_open *o, uint64_t session)
             o->attr.atime.sec != v.atime.time.sec ||
             o->attr.mtime.sec != v.mtime.time.sec)
             return NFS4ERR_EXIST;
-        o->attrset = (uint64_t)1 << FATTR4_TIME_ACCESS |
-                     (uint64_t)1 << FATTR4_TIME_MODIFY;
+        o->attrset = VERF_ATTRSET;
         return open_existing(o, session, 0);
     }
     int trunc = o->have_sa && (o->sa.sa.valid & META_SET_SIZE) &&
@@ -177,8 +179,7 @@ static nfsstat4 created_attrs(struct op_open *o)
 {
     createhow4 *how = &o->args->openhow.openflag4_u.how;
     if (how->mode == EXCLUSIVE4) {
-        o->attrset = (uint64_t)1 << FATTR4_TIME_ACCESS |
-                     (uint64_t)1 << FATTR4_TIME_MODIFY;
+        o->attrset = VERF_ATTRSET;
         return NFS4_OK;
     }
     if (o->sa.has_acl) {
@@ -194,9 +195,9 @@ static nfsstat4 created_attrs(struct op_open *o)
 
 /* CLAIM_NULL with OPEN4_CREATE.  The exclusive create comes first, with
  * the create attributes: a new name (the common case) costs one
- * transaction.  When it fails the name
- * is looked up, since an existing file answers even where creating would
- * be refused (a directory we may not write to). */
+ * transaction.  When it fails the name is looked up, since an existing
+ * file answers even where creating would be refused (a directory we may
+ * not write to). */
 static nfsstat4 open_create(struct op_open *o, uint64_t session)
 {
     struct nfs4_cctx *c = o->c;
@@ -222,9 +223,8 @@ static nfsstat4 open_create(struct op_open *o, uint64_t session)
                           .mode = S_IFREG | perm, .umask = 0,
                           .sa = create_attrs(o, &sa) };
     for (int tries = 0; tries < 3; tries++) {
-        int created = 0;
         int rc = meta_create(m, &c->cred, o->dirfh.ino, &mk,
-                             META_CREATE_EXCL, session, &o->attr, &created);
+                             META_CREATE_EXCL, session, &o->attr, NULL);
         if (rc == 0) {
             o->created = 1;
             return created_attrs(o);

@@ -12,8 +12,8 @@
  * the client's own cache, so passing them through the page cache only
  * cost a second copy and the memory to hold it (a 4-job sequential write
  * spent half its CPU there).  A file system that refuses O_DIRECT (tmpfs
- * before Linux 6.6) is remembered and gets buffered I/O.  The handle holds only
- * constants and that one flag, so every call is thread-safe. */
+ * before Linux 6.6) is remembered and gets buffered I/O.  The handle
+ * holds only constants and that one flag, so every call is thread-safe. */
 #define _GNU_SOURCE                     /* O_DIRECT */
 #include "config.h"
 #include "store_impl.h"
@@ -180,7 +180,8 @@ static int open_tmp(const struct file_store *fs, char *path, size_t dirend,
             return fd;
         if ((errno != ENOENT && errno != ENOTDIR) || tries >= 20) {
             int e = errno;
-            unlink(tmp);        /* O_DIRECT refused after the create */
+            if (e == EINVAL && (flags & O_DIRECT))
+                unlink(tmp);    /* O_DIRECT refused after the create */
             return -e;
         }
         /* ENOENT again: a delete pruned a directory we just made. */

@@ -419,11 +419,11 @@ static void on_problem(void *arg, const char *msg)
         snprintf(problems[nproblems++], sizeof problems[0], "%s", msg);
 }
 
-static struct meta_fsck_result run_fsck(struct store *s, const char *sdir,
-                                        int repair, int expect_rc)
+static struct meta_fsck_result run_fsck(struct store *s, int repair,
+                                        int expect_rc)
 {
     struct meta_fsck_opts o = { .store = s, .repair = repair,
-                                .gc_grace = 60, .store_dir = sdir,
+                                .gc_grace = 60,
                                 .problem = on_problem };
     struct meta_fsck_result r;
     nproblems = 0;
@@ -438,7 +438,7 @@ START_TEST(fsck_namespace)
     uint64_t a = mkfile(d, "a", 0);
     uint64_t b = mkfile(d, "b", 0);
     uint64_t c = mkfile(d, "c", 0);
-    struct meta_fsck_result r = run_fsck(NULL, NULL, 0, 0);
+    struct meta_fsck_result r = run_fsck(NULL, 0, 0);
     ck_assert_uint_eq(r.inodes, 6);
     ck_assert_uint_eq(r.entries, 5);
     ck_assert_uint_eq(r.dangling_entries + r.wrong_nlink + r.orphan_inodes,
@@ -458,16 +458,16 @@ START_TEST(fsck_namespace)
     mkfile(tu_root, "open", s);
     ck_assert_int_eq(meta_unlink(tu_m, &tu_rootcred, tu_root, "open", 4), 0);
 
-    r = run_fsck(NULL, NULL, 0, 0);
+    r = run_fsck(NULL, 0, 0);
     ck_assert_uint_eq(r.dangling_entries, 1);
     ck_assert_uint_eq(r.wrong_nlink, 2);        /* b, and d (2 + 1 subdir) */
     ck_assert_uint_eq(r.orphan_inodes, 1);
     ck_assert_uint_eq(r.repaired, 0);
     ck_assert_int_eq(nproblems, 4);
 
-    r = run_fsck(NULL, NULL, 1, 0);
+    r = run_fsck(NULL, 1, 0);
     ck_assert_uint_eq(r.repaired, 4);
-    r = run_fsck(NULL, NULL, 0, 0);
+    r = run_fsck(NULL, 0, 0);
     ck_assert_uint_eq(r.dangling_entries + r.wrong_nlink + r.orphan_inodes,
                       0);
     struct meta_attr at;
@@ -534,7 +534,7 @@ START_TEST(fsck_blocks)
     ck_assert_int_eq(store_put(s, key, "y", 1), 0);
     ck_assert_int_eq(store_put(s, "notes/readme", "z", 1), 0);
 
-    struct meta_fsck_result r = run_fsck(s, sdir, 0, 0);
+    struct meta_fsck_result r = run_fsck(s, 0, 0);
     ck_assert_uint_eq(r.blocks, 3);
     ck_assert_uint_eq(r.objects, 6);
     ck_assert_uint_eq(r.missing_blocks, 1);
@@ -543,10 +543,10 @@ START_TEST(fsck_blocks)
     ck_assert_uint_eq(r.foreign_objects, 1);
     ck_assert_int_eq(nproblems, 2);
 
-    r = run_fsck(s, sdir, 1, 0);
+    r = run_fsck(s, 1, 0);
     ck_assert_uint_eq(r.repaired, 2);
     ck_assert_int_eq(access(path, F_OK), -1);   /* stray deleted */
-    r = run_fsck(s, sdir, 0, 0);
+    r = run_fsck(s, 0, 0);
     ck_assert_uint_eq(r.missing_blocks + r.unreferenced_objects, 0);
     ck_assert_uint_eq(r.young_objects, 1);
     struct meta_block blk[4];
