@@ -227,7 +227,11 @@ static nfsstat4 open_create(struct op_open *o, uint64_t session)
                              META_CREATE_EXCL, session, &o->attr, NULL);
         if (rc == 0) {
             o->created = 1;
-            return created_attrs(o);
+            nfsstat4 st = created_attrs(o);
+            /* No stateid will hold the open the create counted. */
+            if (st != NFS4_OK && session)
+                meta_release(m, o->attr.ino, session);
+            return st;
         }
         int lrc = meta_lookup(m, &c->cred, o->dirfh.ino,
                               name->utf8string_val, name->utf8string_len,
