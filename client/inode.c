@@ -46,9 +46,11 @@ int itable_create(struct itable **out)
 
 #define XC_VALUE_MAX 1024       /* larger values are not kept */
 
+/* The ACLs, the capability the kernel looks for before a write, and the
+ * SELinux label ls -l asks for on every file (SELinux enabled or not). */
 static const char *const xc_names[] = {
     "system.posix_acl_access", "system.posix_acl_default",
-    "security.capability",
+    "security.capability", "security.selinux",
 };
 #define XC_NAMES (sizeof(xc_names) / sizeof(xc_names[0]))
 
@@ -82,6 +84,11 @@ int fnode_xattr_cached(struct fnode *fn, const char *name, const char **val,
                        uint32_t *len)
 {
     int i = xc_index(name);
+    if (i >= 0 && fn->have_attr && (fn->attr.flags & FX_ATTR_NO_XATTRS)) {
+        *val = NULL;            /* the gateway said: none at all */
+        *len = 0;
+        return 1;
+    }
     if (i < 0 || !fn->xattrs || !fn->have_attr || !fn->xattrs->e[i].known ||
         fn->xattrs->e[i].change != fn->attr.change)
         return 0;

@@ -93,10 +93,12 @@ int fnode_get_blocks(struct client *cl, struct fnode *fn,
                      uint32_t count, fx_get_blocks_res *r);
 
 /* A few extended attributes are read all the time: the POSIX ACLs the
- * kernel checks access with and the file capability it looks for before
- * every write.  Their values are kept with the change counter they were
+ * kernel checks access with, the file capability it looks for before
+ * every write and the SELinux label ls -l shows.  Their values are kept with the change counter they were
  * read under (every xattr change moves the counter) and served while the
- * inode's counter from the gateway is still that one.  fn->lock held.
+ * inode's counter from the gateway is still that one; attributes from the
+ * gateway saying the inode has no xattr at all (FX_ATTR_NO_XATTRS) answer
+ * for all of them.  fn->lock held.
  * fnode_xattr_cached: 1 and *val, *len (*val NULL: no such attribute) if
  * known, 0 if not; *val stays valid while the lock is held. */
 int fnode_xattr_cached(struct fnode *fn, const char *name, const char **val,

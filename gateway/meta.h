@@ -40,7 +40,14 @@ struct meta_attr {
     uint64_t rdev, size, blocks;        /* blocks: 512-byte units */
     struct meta_time atime, mtime, ctime;
     uint64_t change;
+    uint32_t flags;                     /* META_ATTR_* */
 };
+
+/* The inode had no extended attribute (ACLs included) when its change
+ * counter was `change`: set by lookup, getattr and readdirplus, so a
+ * client can answer the ACL and capability queries of ls -l, stat and
+ * every write without asking. */
+#define META_ATTR_NO_XATTRS 1u
 
 enum meta_time_how { META_TIME_DONT = 0, META_TIME_SERVER = 1,
                      META_TIME_CLIENT = 2 };

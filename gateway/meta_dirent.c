@@ -116,28 +116,7 @@ int dirent_del(struct tx *tx, uint64_t parent, const char *name, size_t len,
 
 int dir_empty(struct tx *tx, uint64_t dir)
 {
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_DIRENTS, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[8 + META_NAME_MAX];
-    be64_put(kbuf, dir);
-    DBT k = { .data = kbuf, .size = 8, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
-    rc = c->get(c, &k, &v, DB_SET_RANGE);
-    int empty;
-    if (rc == DB_NOTFOUND) {
-        empty = 1;
-        rc = 0;
-    } else {
-        rc = db_err(rc);
-        empty = rc == 0 && !(k.size >= 8 && be64_get(kbuf) == dir) ? 1 : 0;
-    }
-    int rc2 = db_err(c->close(c));
-    if (rc || rc2)
-        return rc ? rc : rc2;
-    return empty;
+    return kv_none_under(tx, MDB_DIRENTS, dir);
 }
 
 int dir_open(struct tx *tx, const struct meta_cred *cr, uint64_t ino,
@@ -190,7 +169,7 @@ static int do_lookup(struct tx *tx, void *arg)
     if (rc)
         return rc == -ESTALE ? -EIO : rc;
     inode_attr(&in, a->out);
-    return 0;
+    return xattr_note_none(tx, a->out);
 }
 
 int meta_lookup(struct meta *m, const struct meta_cred *cr, uint64_t parent,
@@ -368,6 +347,8 @@ static int do_readdir_batch(struct tx *tx, void *arg)
         if (rc)
             return rc;
         inode_attr(&in, &a->ents[i].attr);
+        if ((rc = xattr_note_none(tx, &a->ents[i].attr)))
+            return rc;
         a->ents[i].has_attr = 1;
     }
     return 0;

@@ -145,6 +145,7 @@ void inode_attr(const struct inode *in, struct meta_attr *out)
     out->mtime = in->mtime;
     out->ctime = in->ctime;
     out->change = in->change;
+    out->flags = 0;
 }
 
 struct perm_node inode_perm(struct tx *tx, const struct inode *in)
@@ -239,8 +240,10 @@ static int do_getattr(struct tx *tx, void *arg)
     struct attr_args *a = arg;
     struct inode in;
     int rc = inode_get(tx, a->ino, &in, 0);
-    if (rc == 0)
+    if (rc == 0) {
         inode_attr(&in, a->out);
+        rc = xattr_note_none(tx, a->out);
+    }
     return rc;
 }
 

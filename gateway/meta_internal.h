@@ -184,6 +184,9 @@ int kv_put(struct tx *tx, enum meta_db d, const void *key, size_t klen,
 /* 0 deleted, -ENOENT absent. */
 int kv_del(struct tx *tx, enum meta_db d, const void *key, size_t klen);
 int kv_cursor(struct tx *tx, enum meta_db d, DBC **out);
+/* 1 when no key of d starts with the 8-byte big-endian id, 0 when one
+ * does, or a negative errno. */
+int kv_none_under(struct tx *tx, enum meta_db d, uint64_t id);
 /* Deletes every record whose key starts with prefix. */
 int kv_del_prefix(struct tx *tx, enum meta_db d, const void *prefix,
                   size_t plen);
@@ -304,6 +307,8 @@ int xattr_delete(struct tx *tx, uint64_t ino, const char *name, size_t nlen);
 /* A write, truncation or chown takes the file's capabilities away
  * (security.capability), as Linux does. */
 int xattr_kill_caps(struct tx *tx, const struct inode *in);
+/* Sets META_ATTR_NO_XATTRS in a when the inode has no xattr. */
+int xattr_note_none(struct tx *tx, struct meta_attr *a);
 
 /* The POSIX ACL xattrs of in (which: ACL_NAME_ACCESS/DEFAULT). */
 int acl_xattr_get(struct tx *tx, const struct inode *in, const char *which,

@@ -359,6 +359,31 @@ int kv_cursor(struct tx *tx, enum meta_db d, DBC **out)
     return db_err(db->cursor(db, tx->txn, out, 0));
 }
 
+int kv_none_under(struct tx *tx, enum meta_db d, uint64_t id)
+{
+    DBC *c;
+    int rc = kv_cursor(tx, d, &c);
+    if (rc)
+        return rc;
+    /* Room for the longest key of the databases asked (names after id). */
+    uint8_t kbuf[8 + (META_NAME_MAX > META_XATTR_NAME_MAX
+                      ? META_NAME_MAX : META_XATTR_NAME_MAX)];
+    be64_put(kbuf, id);
+    DBT k = { .data = kbuf, .size = 8, .ulen = sizeof(kbuf),
+              .flags = DB_DBT_USERMEM };
+    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
+    rc = c->get(c, &k, &v, DB_SET_RANGE);
+    int none = 1;
+    if (rc == DB_NOTFOUND)
+        rc = 0;
+    else if ((rc = db_err(rc)) == 0)
+        none = !(k.size >= 8 && be64_get(kbuf) == id);
+    int rc2 = db_err(c->close(c));
+    if (rc || rc2)
+        return rc ? rc : rc2;
+    return none;
+}
+
 int kv_del_prefix(struct tx *tx, enum meta_db d, const void *prefix,
                   size_t plen)
 {

@@ -55,6 +55,7 @@ static void attr_out(fx_attr *o, const struct meta_attr *a)
     time_out(&o->mtime, &a->mtime);
     time_out(&o->ctime, &a->ctime);
     o->change = a->change;
+    o->flags = a->flags & META_ATTR_NO_XATTRS ? FX_ATTR_NO_XATTRS : 0;
 }
 
 void native_attr_out(fx_attr *o, const struct meta_attr *a)

@@ -18,7 +18,7 @@
  * (name padded to 4 bytes) without and with attributes. */
 #define NATIVE_DIR_BASE        36u
 #define NATIVE_DIRENT_BASE     28u
-#define NATIVE_ATTR_SIZE       100u
+#define NATIVE_ATTR_SIZE       104u
 
 /* The program, ready for rpc_server_add; gw must outlive the server. */
 void native_program(struct gateway *gw, struct rpc_program *out);

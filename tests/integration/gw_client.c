@@ -138,6 +138,27 @@ int gw_setattr(struct gw *g, const fx_setattr_args *a, fx_attr *out)
     return attr_result(&r, out);
 }
 
+int gw_setxattr(struct gw *g, uint64_t ino, const char *name,
+                const void *val, size_t len, fx_attr *out)
+{
+    fx_setxattr_args a = { ino, name_of(name, strlen(name)),
+                           { (u_int)len, (char *)val }, 0 };
+    fx_attr_res r;
+    memset(&r, 0, sizeof(r));
+    CALL(FXPROC_SETXATTR, fx_setxattr_args, &a, fx_attr_res, &r);
+    return attr_result(&r, out);
+}
+
+int gw_removexattr(struct gw *g, uint64_t ino, const char *name,
+                   fx_attr *out)
+{
+    fx_xattr_args a = { ino, name_of(name, strlen(name)) };
+    fx_attr_res r;
+    memset(&r, 0, sizeof(r));
+    CALL(FXPROC_REMOVEXATTR, fx_xattr_args, &a, fx_attr_res, &r);
+    return attr_result(&r, out);
+}
+
 int gw_create(struct gw *g, uint64_t parent, const char *name, uint32_t mode,
               int excl, uint64_t session, fx_attr *out, int *created)
 {

@@ -42,6 +42,10 @@ int gw_lookup_n(struct gw *g, uint64_t parent, const char *name, size_t len,
                 fx_attr *out);
 int gw_getattr(struct gw *g, uint64_t ino, fx_attr *out);
 int gw_setattr(struct gw *g, const fx_setattr_args *a, fx_attr *out);
+int gw_setxattr(struct gw *g, uint64_t ino, const char *name,
+                const void *val, size_t len, fx_attr *out);
+int gw_removexattr(struct gw *g, uint64_t ino, const char *name,
+                   fx_attr *out);
 int gw_create(struct gw *g, uint64_t parent, const char *name, uint32_t mode,
               int excl, uint64_t session, fx_attr *out, int *created);
 int gw_mknod(struct gw *g, uint64_t parent, const char *name, uint32_t mode,

@@ -192,6 +192,71 @@ static void test_create_and_attrs(struct gw *g, uint64_t top)
     gw_close(&u);
 }
 
+/* The readdirplus entry of name in dir (a small directory: one page). */
+static void plus_entry(struct gw *g, uint64_t dir, const char *name,
+                       fx_attr *out)
+{
+    fx_readdir_res r;
+    CHECK_OK(gw_readdir(g, dir, 0, 65536, 1, &r));
+    fx_readdir_ok *ok = &r.fx_readdir_res_u.ok;
+    int found = 0;
+    for (u_int k = 0; k < ok->entries.entries_len; k++) {
+        const fx_dirent *e = &ok->entries.entries_val[k];
+        if (e->name.fx_name_len == strlen(name) &&
+            memcmp(e->name.fx_name_val, name, strlen(name)) == 0 && e->attr) {
+            *out = *e->attr;
+            found = 1;
+        }
+    }
+    xdr_free((xdrproc_t)xdr_fx_readdir_res, (char *)&r);
+    CHECK(found, "no readdirplus entry %s", name);
+}
+
+/* FX_ATTR_NO_XATTRS: said by LOOKUP, GETATTR and READDIRPLUS exactly while
+ * the inode has no xattr (a neighbour's xattrs do not count), never by
+ * the calls that do not look. */
+static void test_no_xattrs_flag(struct gw *g, uint64_t top)
+{
+    fx_attr d, a, b, c;
+    CHECK_OK(gw_mkdir(g, top, "xflag", 0755, &d));
+    CHECK_OK(gw_create(g, d.ino, "a", 0644, 1, 0, &a, NULL));
+    CHECK_OK(gw_create(g, d.ino, "b", 0644, 1, 0, &b, NULL));
+    CHECK_OK(gw_getattr(g, a.ino, &c));
+    CHECK_EQ(c.flags, FX_ATTR_NO_XATTRS);
+    CHECK_OK(gw_setxattr(g, b.ino, "user.k", "v", 1, &c));
+    CHECK(c.change != b.change, "setxattr moved the counter");
+    CHECK_EQ(c.flags, 0);
+    CHECK_OK(gw_getattr(g, b.ino, &c));
+    CHECK_EQ(c.flags, 0);
+    CHECK_OK(gw_lookup(g, d.ino, "b", &c));
+    CHECK_EQ(c.flags, 0);
+    plus_entry(g, d.ino, "b", &c);
+    CHECK_EQ(c.flags, 0);
+    /* a sorts before b and b's xattr keys follow a's: still none for a. */
+    CHECK_OK(gw_lookup(g, d.ino, "a", &c));
+    CHECK_EQ(c.flags, FX_ATTR_NO_XATTRS);
+    plus_entry(g, d.ino, "a", &c);
+    CHECK_EQ(c.flags, FX_ATTR_NO_XATTRS);
+    CHECK_OK(gw_removexattr(g, b.ino, "user.k", &c));
+    CHECK_OK(gw_getattr(g, b.ino, &c));
+    CHECK_EQ(c.flags, FX_ATTR_NO_XATTRS);
+    plus_entry(g, d.ino, "b", &c);
+    CHECK_EQ(c.flags, FX_ATTR_NO_XATTRS);
+    /* An ACL is an xattr too. */
+    static const unsigned char acl[] = {
+        2, 0, 0, 0,                             /* version */
+        1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,     /* user::rw- */
+        2, 0, 4, 0, 0xe8, 3, 0, 0,              /* user:1000:r-- */
+        4, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,     /* group::r-- */
+        0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,  /* mask::r-- */
+        0x20, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,  /* other::r-- */
+    };
+    CHECK_OK(gw_setxattr(g, a.ino, "system.posix_acl_access", acl,
+                         sizeof(acl), NULL));
+    CHECK_OK(gw_lookup(g, d.ino, "a", &c));
+    CHECK_EQ(c.flags, 0);
+}
+
 static void test_special_files(struct gw *g, uint64_t top)
 {
     fx_attr a;
@@ -717,6 +782,7 @@ static int cmd_test(void)
     snprintf(top_name, sizeof(top_name), "proto-%d", (int)getpid());
     uint64_t top = mkdir_ok(&g, g.root, top_name);
     test_create_and_attrs(&g, top);
+    test_no_xattrs_flag(&g, top);
     test_special_files(&g, top);
     test_link_unlink(&g, top);
     test_rename(&g, top);

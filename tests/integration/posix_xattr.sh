@@ -63,6 +63,20 @@ fx_check "security.* readable for a user" \
 fx_expect_fail "security.* not writable for a user" \
   as_user setfattr -n security.label -v x "$M/f"
 
+# ---- what ls -l asks (ACL, SELinux label) is answered from the
+# gateway's "no xattrs" word; it must not hide a later change ----
+echo x >"$M/plain"
+ls -l "$T/m2/plain" >/dev/null
+fx_expect_fail "no label on a plain file" getfattr -n security.selinux "$T/m2/plain"
+fx_expect_fail "no ACL on a plain file" getfattr -n system.posix_acl_access "$T/m2/plain"
+setfattr -n security.selinux -v lbl "$M/plain"
+sleep 1.2       # the other mount's attribute timeout (1 s)
+fx_check "a label set on one mount is seen by the other" \
+  test "$(getfattr --only-values -n security.selinux "$T/m2/plain")" = lbl
+setfattr -x security.selinux "$M/plain"
+sleep 1.2
+fx_expect_fail "and its removal" getfattr -n security.selinux "$T/m2/plain"
+
 # ---- errno cases, through the syscalls ----
 python3 - "$M" <<'PY' || fx_fail "xattr errno cases"
 import ctypes, errno, os, sys
