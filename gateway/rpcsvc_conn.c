@@ -2,9 +2,9 @@
  * (RFC 5531 section 11) on input, record-marked replies on output,
  * reference counting, and flow control.
  *
- * Input is read by the event loop thread alone; a complete record becomes
- * a call on the work queue.  When a connection has too many bytes queued
- * the loop stops reading it (its epoll interest becomes empty) until the
+ * Input is read by one worker at a time (the epoll registration is
+ * one-shot and re-armed by conn_settle); complete records become calls.
+ * When a connection has too many bytes queued it is not re-armed until the
  * workers catch up, which bounds the memory one client can pin.  Replies
  * are written by whichever thread has them, one at a time per connection. */
 #include "config.h"
@@ -39,6 +39,7 @@ struct rpc_conn *conn_new(struct rpc_server *s, int fd,
     c->peerlen = peerlen;
     pthread_mutex_init(&c->wlock, NULL);
     pthread_mutex_init(&c->lock, NULL);
+    c->inbox_tail = &c->inbox;
     return c;
 }
 
@@ -64,12 +65,32 @@ void conn_shutdown(struct rpc_conn *c)
         shutdown(c->fd, SHUT_RDWR);
 }
 
-/* Interest in input on or off (off: only errors and hang-ups report). */
-static void conn_want_input(struct rpc_conn *c, int on)
+void conn_settle(struct rpc_conn *c)
 {
-    struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.ptr = c };
-    /* ENOENT: the loop closed it meanwhile, which is fine. */
-    epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    pthread_mutex_lock(&c->lock);
+    if (c->reading || c->gone) {
+        pthread_mutex_unlock(&c->lock);
+        return;                 /* the reader settles it when done */
+    }
+    int done = atomic_load(&c->closed) ||
+               (c->rd_eof && c->pending_calls == 0);
+    int arm = !done && !c->armed && !c->paused && !c->rd_eof;
+    if (done)
+        c->gone = 1;
+    if (arm) {
+        c->armed = 1;
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
+                                  .data.u64 = rpcsvc_conn_key(c) };
+        if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+            log_warn("rpc: epoll_ctl: %s; closing a connection",
+                     strerror(errno));
+            c->armed = 0;
+            c->gone = done = 1;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (done)
+        rpcsvc_drop_conn(c->srv, c);
 }
 
 static int conn_reserve(struct rpc_conn *c, size_t need)
@@ -89,7 +110,7 @@ static int conn_reserve(struct rpc_conn *c, size_t need)
     return 0;
 }
 
-/* A whole record arrived: hand it to the workers. */
+/* A whole record arrived: it goes on the inbox of this read. */
 static int conn_emit(struct rpc_conn *c)
 {
     struct rpc_call *call = malloc(sizeof(*call));
@@ -106,13 +127,12 @@ static int conn_emit(struct rpc_conn *c)
     pthread_mutex_lock(&c->lock);
     c->pending_bytes += call->len;
     c->pending_calls++;
-    if (c->pending_bytes > c->srv->max_pending && !c->paused) {
+    if (c->pending_bytes > c->srv->max_pending)
         c->paused = 1;
-        conn_want_input(c, 0);
-    }
     pthread_mutex_unlock(&c->lock);
 
-    rpcsvc_enqueue(c->srv, call);
+    *c->inbox_tail = call;
+    c->inbox_tail = &call->next;
     return 0;
 }
 
@@ -230,19 +250,13 @@ void conn_send(struct rpc_conn *c, uint8_t *buf, size_t len)
 
 void conn_call_done(struct rpc_conn *c, size_t len)
 {
-    int drained;
     pthread_mutex_lock(&c->lock);
     c->pending_bytes -= len;
     c->pending_calls--;
-    if (c->paused && !c->rd_eof && !atomic_load(&c->closed) &&
-        c->pending_bytes <= c->srv->max_pending / 2) {
+    if (c->paused && c->pending_bytes <= c->srv->max_pending / 2)
         c->paused = 0;
-        conn_want_input(c, 1);
-    }
-    drained = c->rd_eof && c->pending_calls == 0;
     pthread_mutex_unlock(&c->lock);
-    /* The peer half-closed and has every reply now: the loop sees the
-     * shutdown and lets the connection go. */
-    if (drained)
-        conn_shutdown(c);
+    /* Reading again, or, when the peer half-closed and has every reply
+     * now (or a reply failed), letting it go. */
+    conn_settle(c);
 }

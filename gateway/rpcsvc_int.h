@@ -8,12 +8,15 @@
  *                  deferred replies
  *   rpcsvc_rpcb.c  registration with rpcbind
  *
- * Threads: the event loop thread alone reads sockets and owns the list of
- * connections; workers decode, run handlers and write replies; any thread
- * may send a deferred reply.  A connection lives while anything holds a
- * reference: the loop (while it is open), each queued or running call,
- * each deferred call.  Its socket is closed only when the last reference
- * goes, so a late reply can never reach a reused descriptor. */
+ * Threads: the accept thread takes new connections.  Workers wait in one
+ * epoll set for readable connections (EPOLLONESHOT: one reader at a time
+ * per connection), read one, re-arm it, serve the first call it held
+ * themselves and queue the rest for the others, so a lone call is read,
+ * run and answered by one thread with no hand-over.  Any thread may send
+ * a deferred reply.  A connection lives while anything holds a reference:
+ * the server's list (while it is open), each queued or running call, each
+ * deferred call.  Its socket is closed only when the last reference goes,
+ * so a late reply can never reach a reused descriptor. */
 #ifndef FLEXFS_RPCSVC_INT_H
 #define FLEXFS_RPCSVC_INT_H
 
@@ -50,21 +53,25 @@ struct rpc_conn {
 
     pthread_mutex_t wlock;              /* one reply on the wire at a time */
 
-    pthread_mutex_t lock;               /* guards the four fields below */
+    pthread_mutex_t lock;               /* guards the fields below */
     size_t pending_bytes;               /* records queued or being served */
     unsigned pending_calls;
     int paused;                         /* not reading: too much pending */
     int rd_eof;                         /* peer half-closed: reply, then close */
+    int armed;                          /* in the epoll set, waiting for input */
+    int reading;                        /* a worker is reading it */
+    int gone;                           /* off the server's list */
 
-    /* Record assembly: the event loop thread only. */
+    /* Record assembly and the records of one read: the reader only. */
     uint8_t hdr[4];
     unsigned hdrgot;
     uint32_t fragleft;
     int lastfrag;
     uint8_t *rec;
     size_t reclen, reccap;
+    struct rpc_call *inbox, **inbox_tail;
 
-    struct rpc_conn *prev, *next;       /* server's list: loop thread only */
+    uint32_t slot, gen;                 /* in srv->slots (see there) */
 };
 
 struct rpc_server {
@@ -73,7 +80,11 @@ struct rpc_server {
     size_t max_pending;                 /* per connection, bytes */
     unsigned nworkers;
 
-    int lfd, epfd, evfd;
+    int lfd;
+    int lepfd, evfd;                    /* the accept thread's epoll, wake-up */
+    int epfd, wfd;                      /* the workers' epoll; work tokens
+                                         * (a semaphore eventfd: one per
+                                         * queued call) */
     struct sockaddr_storage addr;       /* bound address */
     socklen_t addrlen;
     uint16_t port;
@@ -82,7 +93,7 @@ struct rpc_server {
     unsigned nprogs;
     int registered;
 
-    pthread_t loop_thread;
+    pthread_t loop_thread;              /* accepts */
     pthread_t *workers;
     unsigned nstarted;                  /* workers running */
     int loop_started;
@@ -90,30 +101,45 @@ struct rpc_server {
 
     /* The work queue. */
     pthread_mutex_t qlock;
-    pthread_cond_t qcond;
     struct rpc_call *qhead, *qtail;
-    int draining;                       /* guarded by qlock: exit when empty */
+    atomic_int draining;                /* read nothing more; exit when empty */
 
-    /* Loop thread only (and the stopping thread after the loop ended). */
-    struct rpc_conn *conns;
-    unsigned nconns;
+    /* Open connections.  epoll events name a connection by slot and
+     * generation, never by pointer: an event a worker took from the set
+     * just before another dropped the connection finds the slot empty or
+     * reused and is ignored, and a worker takes its reference under the
+     * lock, so no connection is freed under a reader. */
+    pthread_mutex_t clock;              /* guards the four below */
+    struct rpc_conn *slots[RPC_MAX_CONNS];
+    uint32_t gens[RPC_MAX_CONNS];
+    unsigned nconns, next_slot;
+    /* Accept thread only. */
     int accept_paused;
     time_t last_warn;                   /* rate limit of flood warnings */
 };
 
 /* rpcsvc.c */
 void rpcsvc_enqueue(struct rpc_server *s, struct rpc_call *call);
+/* Takes c off the server's list and out of the epoll set and shuts it
+ * down (c->gone was set by the caller, under c->lock). */
+void rpcsvc_drop_conn(struct rpc_server *s, struct rpc_conn *c);
+/* The epoll data naming c. */
+uint64_t rpcsvc_conn_key(const struct rpc_conn *c);
 
 /* rpcsvc_conn.c */
 struct rpc_conn *conn_new(struct rpc_server *s, int fd,
                           const struct sockaddr *peer, socklen_t peerlen);
 void conn_get(struct rpc_conn *c);
 void conn_put(struct rpc_conn *c);
-/* Reads what the socket has and queues complete records.  0: go on;
+/* Reads what the socket has; complete records go on c->inbox.  0: go on;
  * 1: end of input; negative errno: broken or malformed, close it. */
 int conn_input(struct rpc_conn *c);
-/* Stops all traffic (the event loop then sees it and closes). */
+/* Stops all traffic (conn_settle then takes it off the list). */
 void conn_shutdown(struct rpc_conn *c);
+/* After a read or a call: closes c if it is done (shut down, or the peer
+ * half-closed and has all its replies), else waits for input again
+ * unless paused or being read. */
+void conn_settle(struct rpc_conn *c);
 /* Writes one record-marked reply (buf has 4 bytes reserved in front). */
 void conn_send(struct rpc_conn *c, uint8_t *buf, size_t len);
 /* A queued call of len bytes is finished. */
