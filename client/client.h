@@ -28,6 +28,7 @@ struct client {
     struct wb *wb;              /* dirty data and its flushers */
     struct fuse_session *se;
     struct cstats *stats;       /* counters for flexfs-admin */
+    struct credcache *creds;    /* callers' supplementary groups */
 };
 
 #endif

@@ -16,6 +16,7 @@
 #include "fs.h"
 #include "fs_int.h"
 #include "client.h"
+#include "credcache.h"
 #include "inode.h"
 #include "log.h"
 #include "readpath.h"
@@ -57,17 +58,7 @@ static uint64_t swap_root(struct client *cl, uint64_t ino)
 
 static void get_cred(fuse_req_t req, struct rpc_cred *cr)
 {
-    const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    memset(cr, 0, sizeof(*cr));
-    cr->uid = ctx->uid;
-    cr->gid = ctx->gid;
-    gid_t groups[RPC_CRED_NGROUPS];
-    int n = ctx->pid ? fuse_req_getgroups(req, RPC_CRED_NGROUPS, groups) : 0;
-    if (n > RPC_CRED_NGROUPS)
-        n = RPC_CRED_NGROUPS;
-    for (int i = 0; i < n; i++)
-        cr->groups[i] = groups[i];
-    cr->ngroups = n > 0 ? (uint32_t)n : 0;
+    credcache_get(CL(req)->creds, req, cr);
 }
 
 /* A gateway call; transport failures become EIO for the application. */

@@ -10,6 +10,7 @@
 #define FUSE_USE_VERSION 312
 #include "config.h"
 #include "client.h"
+#include "credcache.h"
 #include "blockcache.h"
 #include "fs.h"
 #include "inode.h"
@@ -217,6 +218,7 @@ int main(int argc, char **argv)
     if (rpcpool_create(o->host, o->port, o->transfer_threads + 24,
                        &cl.pool) < 0 ||
         itable_create(&cl.inodes) < 0 ||
+        credcache_create(&cl.creds) < 0 ||
         bcache_create(o->cache_size, &cl.cache) < 0 ||
         session_create(cl.pool, o->volume, &cl.sess) < 0) {
         fprintf(stderr, "mount.flexfs: out of memory\n");
@@ -304,6 +306,7 @@ out_session:
     session_destroy(cl.sess);
     bcache_destroy(cl.cache);
     itable_destroy(cl.inodes);
+    credcache_destroy(cl.creds);
     rpcpool_destroy(cl.pool);
     return status;
 }

@@ -598,7 +598,8 @@ wl_rand() {
     # Random writes must work: write with checksums, remount, verify.
     d=${SYS_DIR[$sys]}/verify; rm -rf "$d"; mkdir -p "$d"
     local vc=(--name=verify --directory="$d" --size="$VERIFY_BYTES" --fallocate=none --bs=4k
-              --rw=randwrite --verify=crc32c --output-format=json --output="$W/fio.json")
+              --rw=randwrite --verify=crc32c --verify_state_save=0 --output-format=json
+              --output="$W/fio.json")
     if ! timed "$sys" fio "${vc[@]}" --do_verify=0 --end_fsync=1; then
       na rand-verify "$vl" "$sys" "" "write: $T_ERR"
     else

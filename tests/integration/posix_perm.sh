@@ -79,6 +79,16 @@ expect OK $A "open(M + '/w/new', 'w').close()"
 expect OK $A "os.rename(M + '/w/new', M + '/w/new2')"
 expect OK $A "os.unlink(M + '/w/new2')"
 
+# ---- supplementary groups: the mount keeps a caller's groups for a
+# moment; each process is asked for its own, one after another ----
+mkdir "$M/grpdir"
+chgrp 7001 "$M/grpdir"
+chmod 770 "$M/grpdir"
+fx_expect_fail "without the group: no entry" as 6001 touch "$M/grpdir/a"
+fx_check "with the group as a supplementary one" as 6001:7001 touch "$M/grpdir/a"
+fx_expect_fail "the next process without it: no entry again" as 6001 touch "$M/grpdir/b"
+fx_check "and one with it again" as 6001:7002,7001 touch "$M/grpdir/b"
+
 # ---- the sticky bit ----
 mkdir "$M/tmp"
 chmod 1777 "$M/tmp"
