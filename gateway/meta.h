@@ -44,9 +44,11 @@ struct meta_attr {
 };
 
 /* The inode had no extended attribute (ACLs included) when its change
- * counter was `change`: set by lookup, getattr and readdirplus, so a
- * client can answer the ACL and capability queries of ls -l, stat and
- * every write without asking. */
+ * counter was `change`: set, on request, by lookup, getattr and
+ * readdirplus (the *_x calls, META_READDIR_XATTRS), so a client can
+ * answer the ACL and capability queries of ls -l, stat and every write
+ * without asking.  One B-tree probe each: the front ends that do not use
+ * it do not ask. */
 #define META_ATTR_NO_XATTRS 1u
 
 enum meta_time_how { META_TIME_DONT = 0, META_TIME_SERVER = 1,
@@ -121,6 +123,11 @@ int meta_lookup(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                 const char *name, size_t namelen, struct meta_attr *out);
 int meta_getattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,
                  struct meta_attr *out);
+/* The same, with META_ATTR_NO_XATTRS looked for. */
+int meta_lookup_x(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+                  const char *name, size_t namelen, struct meta_attr *out);
+int meta_getattr_x(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                   struct meta_attr *out);
 int meta_setattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,
                  const struct meta_setattr *sa, struct meta_attr *out);
 
@@ -194,6 +201,8 @@ typedef int (*meta_dirent_cb)(void *arg, const char *name, size_t namelen,
 int meta_readdir(struct meta *m, const struct meta_cred *cr, uint64_t dir,
                  uint64_t cookie, int plus, meta_dirent_cb cb, void *arg,
                  int *eof);
+/* plus: nonzero for attributes; with this bit, META_ATTR_NO_XATTRS too. */
+#define META_READDIR_XATTRS 2
 
 struct meta_statfs {
     uint64_t files, ffree;              /* inodes in use / left */

@@ -141,6 +141,7 @@ struct name_args {
     const char *name;
     size_t len;
     struct meta_attr *out;
+    int want_xattrs;                    /* look for META_ATTR_NO_XATTRS */
 };
 
 static int do_lookup(struct tx *tx, void *arg)
@@ -169,7 +170,7 @@ static int do_lookup(struct tx *tx, void *arg)
     if (rc)
         return rc == -ESTALE ? -EIO : rc;
     inode_attr(&in, a->out);
-    return xattr_note_none(tx, a->out);
+    return a->want_xattrs ? xattr_note_none(tx, a->out) : 0;
 }
 
 int meta_lookup(struct meta *m, const struct meta_cred *cr, uint64_t parent,
@@ -177,6 +178,14 @@ int meta_lookup(struct meta *m, const struct meta_cred *cr, uint64_t parent,
 {
     struct name_args a = { .cr = cr, .parent = parent, .name = name,
                            .len = namelen, .out = out };
+    return tx_run(m, do_lookup, &a);
+}
+
+int meta_lookup_x(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+                  const char *name, size_t namelen, struct meta_attr *out)
+{
+    struct name_args a = { .cr = cr, .parent = parent, .name = name,
+                           .len = namelen, .out = out, .want_xattrs = 1 };
     return tx_run(m, do_lookup, &a);
 }
 
@@ -347,7 +356,8 @@ static int do_readdir_batch(struct tx *tx, void *arg)
         if (rc)
             return rc;
         inode_attr(&in, &a->ents[i].attr);
-        if ((rc = xattr_note_none(tx, &a->ents[i].attr)))
+        if ((a->plus & META_READDIR_XATTRS) &&
+            (rc = xattr_note_none(tx, &a->ents[i].attr)))
             return rc;
         a->ents[i].has_attr = 1;
     }

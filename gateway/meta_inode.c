@@ -233,6 +233,7 @@ struct attr_args {
     uint64_t ino;
     const struct meta_setattr *sa;
     struct meta_attr *out;
+    int want_xattrs;                    /* look for META_ATTR_NO_XATTRS */
 };
 
 static int do_getattr(struct tx *tx, void *arg)
@@ -242,7 +243,8 @@ static int do_getattr(struct tx *tx, void *arg)
     int rc = inode_get(tx, a->ino, &in, 0);
     if (rc == 0) {
         inode_attr(&in, a->out);
-        rc = xattr_note_none(tx, a->out);
+        if (a->want_xattrs)
+            rc = xattr_note_none(tx, a->out);
     }
     return rc;
 }
@@ -251,6 +253,14 @@ int meta_getattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,
                  struct meta_attr *out)
 {
     struct attr_args a = { .cr = cr, .ino = ino, .out = out };
+    return tx_run(m, do_getattr, &a);
+}
+
+int meta_getattr_x(struct meta *m, const struct meta_cred *cr, uint64_t ino,
+                   struct meta_attr *out)
+{
+    struct attr_args a = { .cr = cr, .ino = ino, .out = out,
+                           .want_xattrs = 1 };
     return tx_run(m, do_getattr, &a);
 }
 

@@ -70,37 +70,6 @@ int xattr_kill_caps(struct tx *tx, const struct inode *in)
     return rc == -ENODATA ? 0 : rc;
 }
 
-/* Calls fn with the name of each xattr of ino, in key order, until it
- * returns nonzero (1: stop, negative: an error to return). */
-typedef int (*xattr_name_fn)(void *arg, const char *name, size_t len);
-
-static int xattr_walk(struct tx *tx, uint64_t ino, xattr_name_fn fn,
-                      void *arg)
-{
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_XATTRS, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[8 + META_XATTR_NAME_MAX];
-    be64_put(kbuf, ino);
-    DBT k = { .data = kbuf, .size = 8, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
-    for (uint32_t op = DB_SET_RANGE;; op = DB_NEXT) {
-        rc = c->get(c, &k, &v, op);
-        if (rc == DB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        if ((rc = db_err(rc)) || k.size < 8 || be64_get(kbuf) != ino)
-            break;
-        if ((rc = fn(arg, (const char *)kbuf + 8, k.size - 8)))
-            break;
-    }
-    int rc2 = db_err(c->close(c));
-    return rc < 0 ? rc : rc2;
-}
-
 int xattr_note_none(struct tx *tx, struct meta_attr *a)
 {
     int rc = kv_none_under(tx, MDB_XATTRS, a->ino);
@@ -307,19 +276,6 @@ static int list_add(struct xattr_args *a, size_t *used, const uint8_t *name,
     return 0;
 }
 
-struct list_walk {
-    struct xattr_args *a;
-    size_t used;
-};
-
-static int list_one(void *arg, const char *name, size_t len)
-{
-    struct list_walk *w = arg;
-    if (has_prefix(name, len, "trusted.") && !perm_is_root(w->a->cr))
-        return 0;
-    return list_add(w->a, &w->used, (const uint8_t *)name, len);
-}
-
 static int do_listxattr(struct tx *tx, void *arg)
 {
     struct xattr_args *a = arg;
@@ -327,10 +283,38 @@ static int do_listxattr(struct tx *tx, void *arg)
     int rc = inode_get(tx, a->ino, &in, 0);
     if (rc)
         return rc;
-    struct list_walk w = { .a = a };
-    if ((rc = xattr_walk(tx, a->ino, list_one, &w)))
+    DBC *c;
+    if ((rc = kv_cursor(tx, MDB_XATTRS, &c)))
         return rc;
-    return (int)w.used;
+    uint8_t kbuf[8 + META_XATTR_NAME_MAX];
+    be64_put(kbuf, a->ino);
+    DBT k = { .data = kbuf, .size = 8, .ulen = sizeof(kbuf),
+              .flags = DB_DBT_USERMEM };
+    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
+    size_t used = 0;
+    uint32_t op = DB_SET_RANGE;
+    for (;;) {
+        rc = c->get(c, &k, &v, op);
+        op = DB_NEXT;
+        if (rc == DB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if ((rc = db_err(rc)))
+            break;
+        if (k.size < 8 || be64_get(kbuf) != a->ino)
+            break;
+        const char *name = (const char *)kbuf + 8;
+        size_t len = k.size - 8;
+        if (has_prefix(name, len, "trusted.") && !perm_is_root(a->cr))
+            continue;
+        if ((rc = list_add(a, &used, kbuf + 8, len)))
+            break;
+    }
+    int rc2 = db_err(c->close(c));
+    if (rc || rc2)
+        return rc ? rc : rc2;
+    return (int)used;
 }
 
 int meta_listxattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,

@@ -181,8 +181,8 @@ static enum rpc_verdict fx_lookup(struct rpc_req *req, void *a, void *r)
 {
     fx_lookup_args *args = a;
     struct meta_attr at;
-    int rc = meta_lookup(meta_of(req), &req->cred, args->parent,
-                         NAME(args->name), args->name.fx_name_len, &at);
+    int rc = meta_lookup_x(meta_of(req), &req->cred, args->parent,
+                           NAME(args->name), args->name.fx_name_len, &at);
     return attr_reply(r, rc, &at);
 }
 
@@ -190,7 +190,7 @@ static enum rpc_verdict fx_getattr(struct rpc_req *req, void *a, void *r)
 {
     fx_getattr_args *args = a;
     struct meta_attr at;
-    int rc = meta_getattr(meta_of(req), &req->cred, args->ino, &at);
+    int rc = meta_getattr_x(meta_of(req), &req->cred, args->ino, &at);
     return attr_reply(r, rc, &at);
 }
 
@@ -433,7 +433,8 @@ static enum rpc_verdict readdir_common(struct rpc_req *req, void *a, void *r,
     f.max = args->max_bytes < FX_MAX_DIRBYTES ? args->max_bytes
                                               : FX_MAX_DIRBYTES;
     int rc = meta_readdir(meta_of(req), &req->cred, args->dir, args->cookie,
-                          plus, dirfill_add, &f, &eof);
+                          plus ? 1 | META_READDIR_XATTRS : 0, dirfill_add,
+                          &f, &eof);
     if (rc == 0 && f.err)
         rc = f.err;
     if (rc == 0 && f.n == 0 && f.full)

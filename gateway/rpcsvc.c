@@ -77,8 +77,8 @@ static void serve(struct rpc_server *s, struct rpc_call *call)
 
 /* ---- connections ---- */
 
-/* Data tags of the two descriptors in the workers' set that are not
- * connections: keys of slots that do not exist. */
+/* The data tag of the work eventfd in the workers' set: the key of a
+ * slot that does not exist. */
 #define KEY_WAKE  UINT64_MAX
 
 uint64_t rpcsvc_conn_key(const struct rpc_conn *c)
@@ -99,7 +99,6 @@ static int conn_add(struct rpc_server *s, struct rpc_conn *c)
         c->slot = slot;
         c->gen = ++s->gens[slot];
         s->next_slot = (slot + 1) % RPC_MAX_CONNS;
-        s->nconns++;
         rc = 0;
     }
     pthread_mutex_unlock(&s->clock);
@@ -128,7 +127,6 @@ void rpcsvc_drop_conn(struct rpc_server *s, struct rpc_conn *c)
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     pthread_mutex_lock(&s->clock);
     s->slots[c->slot] = NULL;
-    s->nconns--;
     pthread_mutex_unlock(&s->clock);
     conn_put(c);
 }
@@ -141,7 +139,7 @@ static void conn_ready(struct rpc_server *s, struct rpc_conn *c, uint32_t ev)
     c->armed = 0;
     c->reading = 1;
     pthread_mutex_unlock(&c->lock);
-    int rc = -EPIPE;
+    int rc = -EPIPE;            /* a hang-up or an error: close, quietly */
     if (!(ev & (EPOLLHUP | EPOLLERR)) && (ev & EPOLLIN))
         rc = conn_input(c);
     if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
@@ -241,7 +239,6 @@ static void loop_accept(struct rpc_server *s)
             s->accept_paused = 1;
             return;
         }
-
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         struct rpc_conn *c = conn_new(s, fd, (struct sockaddr *)&ss, sl);

@@ -109,10 +109,10 @@ struct rpc_server {
      * just before another dropped the connection finds the slot empty or
      * reused and is ignored, and a worker takes its reference under the
      * lock, so no connection is freed under a reader. */
-    pthread_mutex_t clock;              /* guards the four below */
+    pthread_mutex_t clock;              /* guards the three below */
     struct rpc_conn *slots[RPC_MAX_CONNS];
     uint32_t gens[RPC_MAX_CONNS];
-    unsigned nconns, next_slot;
+    unsigned next_slot;
     /* Accept thread only. */
     int accept_paused;
     time_t last_warn;                   /* rate limit of flood warnings */
