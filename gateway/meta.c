@@ -96,8 +96,13 @@ static int env_open(struct meta *m, const struct meta_opts *o)
         (rc = db_err(env->set_tx_max(env, 2000))) ||
         (rc = db_err(env->set_lg_bsize(env, 1u << 20))) ||
         (rc = db_err(env->set_lg_max(env, 16u << 20))) ||
-        (rc = db_err(env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1))))
+        (rc = db_err(env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1))) ||
+        (rc = db_err(env->log_set_config(env, DB_LOG_ZERO, 1))))
         return rc;
+    /* DB_LOG_ZERO writes each new log file out in full when it is made:
+     * otherwise the file is sparse, every commit's write fills a hole and
+     * its fdatasync must write the file system's allocation too (8-thread
+     * NFS creates: 3.6-4.0k -> 4.0-4.4k/s). */
     /* DB_PRIVATE: only this process uses the environment (lock_dir makes
      * sure), so its regions live in our memory rather than in mapped
      * files the kernel would keep writing back. */

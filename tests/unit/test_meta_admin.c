@@ -325,6 +325,14 @@ START_TEST(stats_and_checkpoint)
     ck_assert_uint_gt(st.log_bytes, 0);
     ck_assert_int_eq(meta_admin_checkpoint(tu_m), 0);
     ck_assert_int_eq(meta_admin_checkpoint(tu_m), 0);
+
+    /* The log is written out when made (DB_LOG_ZERO), so a commit's sync
+     * allocates nothing: no log file has holes. */
+    char p[300];
+    snprintf(p, sizeof p, "%s/log.0000000001", tu_dir);
+    struct stat sb;
+    ck_assert_int_eq(stat(p, &sb), 0);
+    ck_assert_int_ge((long long)sb.st_blocks * 512, (long long)sb.st_size);
 }
 END_TEST
 
