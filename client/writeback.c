@@ -244,6 +244,7 @@ struct up {
     struct tbatch *batch;
     uint64_t base_ver;          /* version merged into (0: a hole) */
     uint32_t base_len;
+    uint32_t merged_len;        /* bytes of the base in the upload */
     uint64_t ver;               /* the uploaded version, 0 if none */
     uint32_t len;
     char *img;                  /* merged image when not d->buf */
@@ -260,12 +261,14 @@ static int upload_one(struct up *u)
     free(u->img);
     u->img = NULL;
     const char *src;
+    u->merged_len = 0;
     if (ranges_cover(&d->r, bs)) {
         src = d->buf;
         u->len = bs;
     } else {
         uint32_t end = ranges_end(&d->r);
         uint32_t blen = u->base_ver ? u->base_len : 0;
+        u->merged_len = blen;
         u->len = end > blen ? end : blen;
         u->img = store_buf_alloc(u->len);
         if (!u->img)
@@ -450,6 +453,7 @@ static int commit_once(struct client *cl, struct fnode *fn,
         blocks[i].ver = ups[i].ver;
         blocks[i].base_ver = ups[i].base_ver;
         blocks[i].length = ups[i].len;
+        blocks[i].base_length = ups[i].merged_len;
     }
     uint64_t sess = session_id(cl->sess);
     fx_commit_args a = {

@@ -227,10 +227,12 @@ int meta_get_blocks(struct meta *m, const struct meta_cred *cr, uint64_t ino,
 struct meta_commit_block {
     uint64_t index, version, base_version;  /* base 0: was a hole */
     uint32_t length;
+    uint32_t base_length;               /* bytes of the base merged in */
 };
 
 /* Applies new block versions atomically: all or none.  If any block's
- * current version is not its base_version, nothing changes, the current
+ * current version is not its base_version, or is shorter than the
+ * base_length merged from it (a truncate cut it since), nothing changes, the current
  * state of those blocks goes to conflicts (at most max_conflicts, *nconf
  * gets how many) and -EAGAIN is returned.  Otherwise the superseded
  * versions go to the garbage table, size grows to write_end if smaller,

@@ -255,7 +255,10 @@ static int commit_conflicts(struct tx *tx, struct blocks_args *a,
             cur[i] = (struct cur_block){ 0, 0 };
         else if (rc)
             return rc;
-        if (cur[i].version == a->cb[i].base_version)
+        /* A truncate cuts a block without a new version: a base shorter
+         * than what was merged from it would bring the cut bytes back. */
+        if (cur[i].version == a->cb[i].base_version &&
+            cur[i].length >= a->cb[i].base_length)
             continue;
         if (nconf < a->max_conflicts)
             a->conflicts[nconf] = (struct meta_block){

@@ -563,7 +563,7 @@ static enum rpc_verdict fx_commit_write(struct rpc_req *req, void *a, void *r)
     for (u_int i = 0; i < n; i++) {
         const fx_commit_block *c = &args->blocks.blocks_val[i];
         blk[i] = (struct meta_commit_block){ c->index, c->ver, c->base_ver,
-                                             c->length };
+                                             c->length, c->base_length };
     }
     rc = meta_commit_write(meta_of(req), &req->cred, args->ino, args->session,
                            blk, n, args->write_end, &mtime, &at, conf, n,

@@ -328,7 +328,8 @@ static int commit_once(struct nfs4_server *s, const struct dfile *f,
         if (rc < 0)
             break;
         cb[done++] = (struct meta_commit_block){ .index = b->index,
-            .version = ver, .base_version = base, .length = len };
+            .version = ver, .base_version = base, .length = len,
+            .base_length = blen };
     }
     if (rc == 0) {
         struct meta_settime mt = { .how = META_TIME_CLIENT, .time = f->mtime };

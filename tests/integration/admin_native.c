@@ -152,7 +152,7 @@ static int cmd_write(const char *name, uint64_t size)
         char kbuf[BLOCKKEY_MAX];
         CHECK(blockkey_format(kbuf, sizeof kbuf, &key) > 0, "key");
         CHECK_OK(-store_put(s, kbuf, buf, len));
-        cb[i] = (fx_commit_block){ i, key.version, 0, len };
+        cb[i] = (fx_commit_block){ i, key.version, 0, len, 0 };
     }
     fx_commit_res r;
     CHECK_OK(gw_commit(&g, ino, cb, (u_int)nblocks, size, FX_TIME_SERVER, &r));
@@ -169,7 +169,7 @@ static int cmd_phantom(const char *name)
     uint64_t ino = make_file(name);
     struct blockkey key = { info.volume_id, ino, 0,
                             (g.session << 32) | 0xbad };
-    fx_commit_block cb = { 0, key.version, 0, 100 };
+    fx_commit_block cb = { 0, key.version, 0, 100, 0 };
     fx_commit_res r;
     CHECK_OK(gw_commit(&g, ino, &cb, 1, 100, FX_TIME_SERVER, &r));
     xdr_free((xdrproc_t)xdr_fx_commit_res, (char *)&r);

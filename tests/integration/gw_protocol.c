@@ -524,7 +524,7 @@ static void test_blocks(struct gw *g, uint64_t top)
     xdr_free((xdrproc_t)xdr_fx_get_blocks_res, (char *)&gb);
 
     pause_tick();
-    fx_commit_block b1[2] = { { 0, version(g, 1), 0, bs }, { 2, version(g, 2), 0, 100 } };
+    fx_commit_block b1[2] = { { 0, version(g, 1), 0, bs, 0 }, { 2, version(g, 2), 0, 100, 0 } };
     CHECK_OK(gw_commit(g, ino, b1, 2, 2ull * bs + 100, FX_TIME_SERVER, &cr));
     fx_attr a = cr.fx_commit_res_u.attr;
     CHECK_EQ(a.size, 2ull * bs + 100);
@@ -551,8 +551,8 @@ static void test_blocks(struct gw *g, uint64_t top)
 
     /* A commit merged against a version that moved on: a conflict that
      * names the block as it is now, and nothing changes. */
-    fx_commit_block stale[2] = { { 0, version(g, 3), 0, bs },
-                                 { 2, version(g, 4), version(g, 2), 200 } };
+    fx_commit_block stale[2] = { { 0, version(g, 3), 0, bs, 0 },
+                                 { 2, version(g, 4), version(g, 2), 200, 0 } };
     CHECK_EQ(gw_commit(g, ino, stale, 2, 2ull * bs + 200, FX_TIME_SERVER, &cr),
              FX_CONFLICT);
     fx_commit_conflict *cc = &cr.fx_commit_res_u.conflict;
@@ -579,7 +579,7 @@ static void test_blocks(struct gw *g, uint64_t top)
 
     /* A commit never shrinks the file: a rewrite of the first block with
      * a small written range leaves the size. */
-    fx_commit_block again = { 0, version(g, 5), version(g, 3), bs };
+    fx_commit_block again = { 0, version(g, 5), version(g, 3), bs, 0 };
     CHECK_OK(gw_commit(g, ino, &again, 1, 10, FX_TIME_SERVER, &cr));
     CHECK_EQ(cr.fx_commit_res_u.attr.size, 2ull * bs + 200);
     xdr_free((xdrproc_t)xdr_fx_commit_res, (char *)&cr);
@@ -595,6 +595,24 @@ static void test_blocks(struct gw *g, uint64_t top)
     CHECK_EQ(gb.fx_get_blocks_res_u.ok.blocks.blocks_len, 1);
     CHECK(gb.fx_get_blocks_res_u.ok.blocks.blocks_val[0].length <= 10, "length");
     xdr_free((xdrproc_t)xdr_fx_get_blocks_res, (char *)&gb);
+
+    /* A truncate keeps the cut block's version: a writer that merged the
+     * whole of it before the cut conflicts even after the file grew back,
+     * or the cut bytes would return where zeros belong. */
+    sa.size = bs;
+    CHECK_OK(gw_setattr(g, &sa, NULL));
+    fx_commit_block late = { 0, version(g, 6), version(g, 5), bs, bs };
+    CHECK_EQ(gw_commit(g, ino, &late, 1, 20, FX_TIME_SERVER, &cr),
+             FX_CONFLICT);
+    CHECK_EQ(cr.fx_commit_res_u.conflict.current.current_len, 1);
+    CHECK_EQ(cr.fx_commit_res_u.conflict.current.current_val[0].ver,
+             version(g, 5));
+    CHECK(cr.fx_commit_res_u.conflict.current.current_val[0].length <= 10,
+          "conflict names the cut length");
+    xdr_free((xdrproc_t)xdr_fx_commit_res, (char *)&cr);
+    late.base_length = 10;
+    CHECK_OK(gw_commit(g, ino, &late, 1, 20, FX_TIME_SERVER, &cr));
+    xdr_free((xdrproc_t)xdr_fx_commit_res, (char *)&cr);
 
     CHECK_EQ(gw_get_blocks(g, 0xdead0000beefull, 0, 1, &gb), ESTALE);
     CHECK_EQ(gw_commit(g, 0xdead0000beefull, b1, 1, 1, FX_TIME_SERVER, &cr),
@@ -845,9 +863,9 @@ static int cmd_build_tree(const char *name)
     }
     /* A file with a block map. */
     uint64_t ino = create_ok(&g, top, "blocks");
-    fx_commit_block b[3] = { { 0, version(&g, 1), 0, g.block_size },
-                             { 1, version(&g, 2), 0, g.block_size },
-                             { 5, version(&g, 3), 0, 77 } };
+    fx_commit_block b[3] = { { 0, version(&g, 1), 0, g.block_size, 0 },
+                             { 1, version(&g, 2), 0, g.block_size, 0 },
+                             { 5, version(&g, 3), 0, 77, 0 } };
     fx_commit_res cr;
     CHECK_OK(gw_commit(&g, ino, b, 3, 5ull * g.block_size + 77, FX_TIME_SERVER,
                        &cr));
@@ -1029,18 +1047,18 @@ static int cmd_gc(const char *url)
     /* A block rewritten: the first version becomes garbage. */
     uint64_t f = create_ok(&g, top, "rewritten");
     put_block(st, vol, f, 0, version(&g, 1), k_old);
-    fx_commit_block b = { 0, version(&g, 1), 0, 4 };
+    fx_commit_block b = { 0, version(&g, 1), 0, 4, 0 };
     CHECK_OK(gw_commit(&g, f, &b, 1, 4, FX_TIME_SERVER, &cr));
     xdr_free((xdrproc_t)xdr_fx_commit_res, (char *)&cr);
     put_block(st, vol, f, 0, version(&g, 2), k_new);
-    b = (fx_commit_block){ 0, version(&g, 2), version(&g, 1), 4 };
+    b = (fx_commit_block){ 0, version(&g, 2), version(&g, 1), 4, 0 };
     CHECK_OK(gw_commit(&g, f, &b, 1, 4, FX_TIME_SERVER, &cr));
     xdr_free((xdrproc_t)xdr_fx_commit_res, (char *)&cr);
 
     /* A file unlinked: its block becomes garbage. */
     uint64_t d = create_ok(&g, top, "deleted");
     put_block(st, vol, d, 0, version(&g, 3), k_del);
-    b = (fx_commit_block){ 0, version(&g, 3), 0, 4 };
+    b = (fx_commit_block){ 0, version(&g, 3), 0, 4, 0 };
     CHECK_OK(gw_commit(&g, d, &b, 1, 4, FX_TIME_SERVER, &cr));
     xdr_free((xdrproc_t)xdr_fx_commit_res, (char *)&cr);
     CHECK_OK(gw_unlink(&g, top, "deleted"));
@@ -1048,7 +1066,7 @@ static int cmd_gc(const char *url)
     /* A live file: its block stays. */
     uint64_t l = create_ok(&g, top, "live");
     put_block(st, vol, l, 3, version(&g, 4), k_live);
-    b = (fx_commit_block){ 3, version(&g, 4), 0, 4 };
+    b = (fx_commit_block){ 3, version(&g, 4), 0, 4, 0 };
     CHECK_OK(gw_commit(&g, l, &b, 1, 3ull * g.block_size + 4, FX_TIME_SERVER,
                        &cr));
     xdr_free((xdrproc_t)xdr_fx_commit_res, (char *)&cr);

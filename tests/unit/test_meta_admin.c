@@ -40,7 +40,7 @@ static uint32_t commit_bs = TU_BS;
 static void commit(uint64_t ino, uint64_t index, uint64_t version,
                    uint32_t len)
 {
-    struct meta_commit_block b = { index, version, 0, len };
+    struct meta_commit_block b = { index, version, 0, len, 0 };
     struct meta_settime now = { META_TIME_SERVER, { 0, 0 } };
     struct meta_attr a;
     uint32_t nconf;
@@ -521,7 +521,7 @@ START_TEST(fsck_blocks)
     ck_assert_int_gt(blockkey_format(key, sizeof key, &old), 0);
     ck_assert_int_eq(store_put(s, key, "old!", 4), 0);
     commit(f, 2, old.version, 4);
-    struct meta_commit_block nb = { 2, 0x500000004ull, old.version, 4 };
+    struct meta_commit_block nb = { 2, 0x500000004ull, old.version, 4, 0 };
     struct blockkey nk = { v.id, f, 2, nb.version };
     ck_assert_int_gt(blockkey_format(key, sizeof key, &nk), 0);
     ck_assert_int_eq(store_put(s, key, "new!", 4), 0);

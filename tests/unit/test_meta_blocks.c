@@ -46,7 +46,7 @@ START_TEST(commit_and_get)
     struct meta_attr f, a;
     ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
     struct meta_commit_block b[] = {
-        { 0, 11, 0, TU_BS }, { 2, 12, 0, 100 },
+        { 0, 11, 0, TU_BS, 0 }, { 2, 12, 0, 100, 0 },
     };
     ck_assert_int_eq(commit(f.ino, b, 2, 2 * (uint64_t)TU_BS + 100, &a), 0);
     ck_assert_uint_eq(a.size, 2 * (uint64_t)TU_BS + 100);
@@ -74,7 +74,7 @@ START_TEST(commit_and_get)
     ck_assert_uint_eq(a.size, 2 * (uint64_t)TU_BS + 100);
 
     /* A commit never shrinks the file. */
-    struct meta_commit_block b2 = { 0, 13, 11, 10 };
+    struct meta_commit_block b2 = { 0, 13, 11, 10, 0 };
     ck_assert_int_eq(commit(f.ino, &b2, 1, 10, &a), 0);
     ck_assert_uint_eq(a.size, 2 * (uint64_t)TU_BS + 100);
     ck_assert_uint_eq(a.blocks, (10 + 100 + 511) / 512);
@@ -89,13 +89,13 @@ START_TEST(commit_conflict_atomic)
 {
     struct meta_attr f, a, before;
     ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
-    struct meta_commit_block b1 = { 0, 100, 0, 50 };
+    struct meta_commit_block b1 = { 0, 100, 0, 50, 0 };
     ck_assert_int_eq(commit(f.ino, &b1, 1, 50, &before), 0);
     uint64_t garbage0 = meta_garbage_count(tu_m);
 
     /* Block 0 moved on (base 0 is stale); block 1 is fine: neither goes. */
     struct meta_commit_block b[] = {
-        { 1, 201, 0, 10 }, { 0, 200, 0, 4096 },
+        { 1, 201, 0, 10, 0 }, { 0, 200, 0, 4096, 0 },
     };
     struct meta_block conf[4];
     uint32_t nconf = 99;
@@ -116,9 +116,9 @@ START_TEST(commit_conflict_atomic)
     ck_assert_uint_eq(meta_garbage_count(tu_m), garbage0);
 
     /* A hole that filled in since: the conflict reports it. */
-    struct meta_commit_block h = { 3, 300, 0, 10 };
+    struct meta_commit_block h = { 3, 300, 0, 10, 0 };
     ck_assert_int_eq(commit(f.ino, &h, 1, 3 * (uint64_t)TU_BS + 10, NULL), 0);
-    struct meta_commit_block h2 = { 3, 301, 0, 10 };
+    struct meta_commit_block h2 = { 3, 301, 0, 10, 0 };
     ck_assert_int_eq(meta_commit_write(tu_m, R, f.ino, 0, &h2, 1,
                                        3 * (uint64_t)TU_BS + 10, &mt, &a,
                                        conf, 4, &nconf), -EAGAIN);
@@ -127,7 +127,7 @@ START_TEST(commit_conflict_atomic)
     /* And a block that became a hole (truncated away) conflicts too. */
     struct meta_setattr sa = { .valid = META_SET_SIZE, .size = 0 };
     ck_assert_int_eq(meta_setattr(tu_m, R, f.ino, &sa, &a), 0);
-    struct meta_commit_block h3 = { 3, 302, 300, 10 };
+    struct meta_commit_block h3 = { 3, 302, 300, 10, 0 };
     ck_assert_int_eq(meta_commit_write(tu_m, R, f.ino, 0, &h3, 1,
                                        3 * (uint64_t)TU_BS + 10, &mt, &a,
                                        conf, 4, &nconf), -EAGAIN);
@@ -141,18 +141,59 @@ START_TEST(commit_conflict_atomic)
 }
 END_TEST
 
+/* A truncate cuts a block's valid length without a new version.  A
+ * writer that merged the longer base before the cut must not commit it
+ * back after the file grew again: the cut bytes would reappear where
+ * POSIX wants zeros. */
+START_TEST(commit_truncated_base)
+{
+    struct meta_attr f, a;
+    ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
+    struct meta_commit_block b1 = { 0, 100, 0, 3000, 0 };
+    ck_assert_int_eq(commit(f.ino, &b1, 1, 3000, NULL), 0);
+    struct meta_setattr down = { .valid = META_SET_SIZE, .size = 1000 };
+    struct meta_setattr up = { .valid = META_SET_SIZE, .size = 3000 };
+    ck_assert_int_eq(meta_setattr(tu_m, R, f.ino, &down, &a), 0);
+    ck_assert_int_eq(meta_setattr(tu_m, R, f.ino, &up, &a), 0);
+
+    /* Merged 3000 bytes of version 100, which now holds 1000. */
+    struct meta_commit_block late = { 0, 101, 100, 3000, 3000 };
+    struct meta_block conf[4];
+    uint32_t nconf = 0;
+    struct meta_settime mt = { META_TIME_SERVER, { 0, 0 } };
+    ck_assert_int_eq(meta_commit_write(tu_m, R, f.ino, 0, &late, 1, 2000,
+                                       &mt, &a, conf, 4, &nconf), -EAGAIN);
+    ck_assert_uint_eq(nconf, 1);
+    ck_assert_uint_eq(conf[0].version, 100);
+    ck_assert_uint_eq(conf[0].length, 1000);
+    struct meta_block got[2];
+    ck_assert_uint_eq(blocks_of(f.ino, got, 2), 1);
+    ck_assert_uint_eq(got[0].version, 100);
+    ck_assert_uint_eq(got[0].length, 1000);
+
+    /* Merged again from what is there: it goes through. */
+    late.base_length = 1000;
+    ck_assert_int_eq(meta_commit_write(tu_m, R, f.ino, 0, &late, 1, 2000,
+                                       &mt, &a, conf, 4, &nconf), 0);
+    ck_assert_uint_eq(a.size, 3000);
+    /* So does a writer that merged less than the base holds. */
+    struct meta_commit_block less = { 0, 102, 101, 3000, 500 };
+    ck_assert_int_eq(commit(f.ino, &less, 1, 3000, NULL), 0);
+}
+END_TEST
+
 START_TEST(commit_validation)
 {
     struct meta_attr f, d, a;
     ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
     ck_assert_int_eq(tu_mkdir(R, tu_root, "d", 0755, &d), 0);
-    struct meta_commit_block ok = { 0, 5, 0, 10 };
-    struct meta_commit_block zero = { 0, 0, 0, 10 };
-    struct meta_commit_block same = { 0, 7, 7, 10 };
-    struct meta_commit_block big = { 0, 5, 0, TU_BS + 1 };
-    struct meta_commit_block empty = { 0, 5, 0, 0 };
-    struct meta_commit_block past = { 5, 5, 0, 10 };
-    struct meta_commit_block dup[] = { { 0, 5, 0, 10 }, { 0, 6, 0, 10 } };
+    struct meta_commit_block ok = { 0, 5, 0, 10, 0 };
+    struct meta_commit_block zero = { 0, 0, 0, 10, 0 };
+    struct meta_commit_block same = { 0, 7, 7, 10, 0 };
+    struct meta_commit_block big = { 0, 5, 0, TU_BS + 1, 0 };
+    struct meta_commit_block empty = { 0, 5, 0, 0, 0 };
+    struct meta_commit_block past = { 5, 5, 0, 10, 0 };
+    struct meta_commit_block dup[] = { { 0, 5, 0, 10, 0 }, { 0, 6, 0, 10, 0 } };
     ck_assert_int_eq(commit(f.ino, &zero, 1, 10, NULL), -EINVAL);
     ck_assert_int_eq(commit(f.ino, &same, 1, 10, NULL), -EINVAL);
     ck_assert_int_eq(commit(f.ino, &big, 1, TU_BS + 1, NULL), -EINVAL);
@@ -183,10 +224,10 @@ START_TEST(garbage_table)
     struct meta_volume v;
     ck_assert_int_eq(meta_volume_get(tu_m, "default", &v), 0);
     ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
-    struct meta_commit_block b1 = { 4, 41, 0, 10 };
+    struct meta_commit_block b1 = { 4, 41, 0, 10, 0 };
     ck_assert_int_eq(commit(f.ino, &b1, 1, 4 * (uint64_t)TU_BS + 10, NULL), 0);
     ck_assert_uint_eq(meta_garbage_count(tu_m), 0);
-    struct meta_commit_block b2 = { 4, 42, 41, 20 };
+    struct meta_commit_block b2 = { 4, 42, 41, 20, 0 };
     ck_assert_int_eq(commit(f.ino, &b2, 1, 4 * (uint64_t)TU_BS + 20, NULL), 0);
     ck_assert_uint_eq(meta_garbage_count(tu_m), 1);
 
@@ -210,8 +251,8 @@ START_TEST(garbage_table)
     /* max bounds the list. */
     struct meta_attr f2;
     ck_assert_int_eq(tu_create(R, tu_root, "f2", 0644, &f2), 0);
-    struct meta_commit_block bs[] = { { 0, 1, 0, 1 }, { 1, 2, 0, 1 },
-                                      { 2, 3, 0, 1 } };
+    struct meta_commit_block bs[] = { { 0, 1, 0, 1, 0 }, { 1, 2, 0, 1, 0 },
+                                      { 2, 3, 0, 1, 0 } };
     ck_assert_int_eq(commit(f2.ino, bs, 3, 2 * (uint64_t)TU_BS + 1, NULL), 0);
     ck_assert_int_eq(tu_unlink(tu_root, "f2"), 0);
     ck_assert_uint_eq(meta_garbage_count(tu_m), 4);
@@ -224,7 +265,7 @@ START_TEST(truncation)
     struct meta_attr f, a;
     ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
     struct meta_commit_block b[] = {
-        { 0, 1, 0, TU_BS }, { 1, 2, 0, TU_BS }, { 2, 3, 0, TU_BS },
+        { 0, 1, 0, TU_BS, 0 }, { 1, 2, 0, TU_BS, 0 }, { 2, 3, 0, TU_BS, 0 },
     };
     ck_assert_int_eq(commit(f.ino, b, 3, 3 * (uint64_t)TU_BS, &a), 0);
     ck_assert_uint_eq(a.blocks, 3 * (uint64_t)TU_BS / 512);
@@ -281,7 +322,7 @@ START_TEST(open_and_create_trunc)
     ck_assert_int_eq(meta_session_open(tu_m, "default", "host", "127.0.0.1",
                                        R, &s, NULL), 0);
     ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
-    struct meta_commit_block b = { 0, 9, 0, 100 };
+    struct meta_commit_block b = { 0, 9, 0, 100, 0 };
     ck_assert_int_eq(commit(f.ino, &b, 1, 100, NULL), 0);
     ck_assert_int_eq(meta_open_file(tu_m, R, f.ino, s, O_RDONLY, &a), 0);
     ck_assert_uint_eq(a.size, 100);
@@ -336,7 +377,7 @@ START_TEST(unlinked_open_release)
     ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, s, &f, &created),
                      0);
     ck_assert_int_eq(meta_open_file(tu_m, R, f.ino, s, O_RDONLY, &a), 0);
-    struct meta_commit_block b = { 0, 3, 0, 10 };
+    struct meta_commit_block b = { 0, 3, 0, 10, 0 };
     ck_assert_int_eq(commit(f.ino, &b, 1, 10, NULL), 0);
     ck_assert_int_eq(tu_unlink(tu_root, "f"), 0);
     a = tu_attr(f.ino);
@@ -344,7 +385,7 @@ START_TEST(unlinked_open_release)
     ck_assert_uint_eq(a.size, 10);
     ck_assert_uint_eq(meta_garbage_count(tu_m), 0);
     /* Still writable through the open. */
-    struct meta_commit_block b2 = { 0, 4, 3, 20 };
+    struct meta_commit_block b2 = { 0, 4, 3, 20, 0 };
     ck_assert_int_eq(meta_commit_write(tu_m, R, f.ino, s, &b2, 1, 20, NULL,
                                        &a, NULL, 0, NULL), 0);
     ck_assert_int_eq(meta_link(tu_m, R, f.ino, tu_root, "again", 5, &a),
@@ -375,7 +416,7 @@ START_TEST(unlinked_open_sessions_end)
     ck_assert_uint_gt(s2, s1);
     ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
     ck_assert_int_eq(tu_create(R, tu_root, "g", 0644, &g), 0);
-    struct meta_commit_block b = { 0, 3, 0, 10 };
+    struct meta_commit_block b = { 0, 3, 0, 10, 0 };
     ck_assert_int_eq(commit(f.ino, &b, 1, 10, NULL), 0);
     ck_assert_int_eq(meta_open_file(tu_m, R, f.ino, s1, O_RDWR, &a), 0);
     ck_assert_int_eq(meta_open_file(tu_m, R, f.ino, s1, O_RDWR, &a), 0);
@@ -486,7 +527,7 @@ static void crash_child(int fd)
         tu_m = m;
         struct meta_attr d, f, l;
         uint64_t s;
-        struct meta_commit_block b[] = { { 0, 77, 0, TU_BS }, { 1, 78, 0, 5 } };
+        struct meta_commit_block b[] = { { 0, 77, 0, TU_BS, 0 }, { 1, 78, 0, 5, 0 } };
         struct meta_volume v;
         r.rc = meta_volume_get(m, "default", &v);
         if (!r.rc)
@@ -677,7 +718,7 @@ static void *worker_main(void *arg)
         struct meta_attr f, a;
         snprintf(name, sizeof(name), "w%d-%d", w->id, i);
         snprintf(name2, sizeof(name2), "r%d-%d", w->id, i);
-        struct meta_commit_block b = { 0, (uint64_t)i + 1, 0, 10 };
+        struct meta_commit_block b = { 0, (uint64_t)i + 1, 0, 10, 0 };
         struct meta_settime mt = { META_TIME_SERVER, { 0, 0 } };
         uint32_t nconf;
         if (tu_create(R, w->dir, name, 0644, &f) ||
@@ -729,6 +770,7 @@ static Suite *blocks_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, commit_and_get);
     tcase_add_test(tc, commit_conflict_atomic);
+    tcase_add_test(tc, commit_truncated_base);
     tcase_add_test(tc, commit_validation);
     tcase_add_test(tc, garbage_table);
     tcase_add_test(tc, truncation);

@@ -297,24 +297,24 @@ START_TEST(write_clears_setid)
     struct meta_attr f, a;
     ck_assert_int_eq(tu_create(&A, pub, "f", 0644, &f), 0);
     ck_assert_int_eq(chattr(&A, f.ino, META_SET_MODE, 06777, 0, 0, NULL), 0);
-    struct meta_commit_block b = { 0, 1, 0, 10 };
+    struct meta_commit_block b = { 0, 1, 0, 10, 0 };
     struct meta_settime mt = { META_TIME_SERVER, { 0, 0 } };
     ck_assert_int_eq(meta_commit_write(tu_m, R, f.ino, 0, &b, 1, 10, &mt, &a,
                                        NULL, 0, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 06777);
-    b = (struct meta_commit_block){ 0, 2, 1, 10 };
+    b = (struct meta_commit_block){ 0, 2, 1, 10, 0 };
     ck_assert_int_eq(meta_commit_write(tu_m, &B, f.ino, 0, &b, 1, 10, &mt, &a,
                                        NULL, 0, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 0777);
     /* setgid without group-exec is a mandatory-lock mark: it stays. */
     ck_assert_int_eq(chattr(&A, f.ino, META_SET_MODE, 06767, 0, 0, NULL), 0);
-    b = (struct meta_commit_block){ 0, 3, 2, 10 };
+    b = (struct meta_commit_block){ 0, 3, 2, 10, 0 };
     ck_assert_int_eq(meta_commit_write(tu_m, &A, f.ino, 0, &b, 1, 10, &mt, &a,
                                        NULL, 0, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 02767);
     /* Without write permission (and no open) a commit is refused. */
     ck_assert_int_eq(chattr(&A, f.ino, META_SET_MODE, 0644, 0, 0, NULL), 0);
-    b = (struct meta_commit_block){ 0, 4, 3, 10 };
+    b = (struct meta_commit_block){ 0, 4, 3, 10, 0 };
     ck_assert_int_eq(meta_commit_write(tu_m, &C, f.ino, 0, &b, 1, 10, &mt, &a,
                                        NULL, 0, NULL), -EACCES);
     /* A session that opened the file while it could keeps writing. */
@@ -326,7 +326,7 @@ START_TEST(write_clears_setid)
     ck_assert_int_eq(meta_commit_write(tu_m, &A, f.ino, s, &b, 1, 10, &mt, &a,
                                        NULL, 0, NULL), 0);
     ck_assert_int_eq(meta_release(tu_m, f.ino, s), 0);
-    b = (struct meta_commit_block){ 0, 5, 4, 10 };
+    b = (struct meta_commit_block){ 0, 5, 4, 10, 0 };
     ck_assert_int_eq(meta_commit_write(tu_m, &A, f.ino, s, &b, 1, 10, &mt, &a,
                                        NULL, 0, NULL), -EACCES);
 }

@@ -314,7 +314,7 @@ START_TEST(caps_killed)
     ck_assert_int_eq(xget(R, ino, "security.capability", buf, sizeof(buf)),
                      -ENODATA);
     ck_assert_int_eq(xset(R, ino, "security.capability", "capv", 0), 0);
-    struct meta_commit_block cb = { 0, 77, 0, 5 };
+    struct meta_commit_block cb = { 0, 77, 0, 5, 0 };
     struct meta_block conf;
     uint32_t nconf;
     ck_assert_int_eq(meta_commit_write(tu_m, R, ino, 0, &cb, 1, 5, NULL, &a,
