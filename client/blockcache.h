@@ -19,6 +19,7 @@ struct bentry {
     char *data;
     uint32_t len;
     /* private */
+    uint32_t cap;               /* bytes allocated at data */
     int state;
     unsigned refs;
     struct bentry *hnext, *lprev, *lnext;
@@ -37,13 +38,18 @@ int bcache_get(struct bcache *c, const struct bkey *k, uint32_t len,
 void bcache_release(struct bcache *c, struct bentry *e);
 /* Is the key cached or being loaded with at least len bytes? */
 int bcache_has(struct bcache *c, const struct bkey *k, uint32_t len);
-/* Adds a block we already have (takes ownership of data, a malloc'd
- * buffer).  Frees data if the key is there already. */
+/* Adds a block we already have (takes ownership of data, cap bytes from
+ * bcache_buf_alloc).  Lets data go if the key is there already. */
 void bcache_insert(struct bcache *c, const struct bkey *k, char *data,
-                   uint32_t len);
+                   uint32_t cap, uint32_t len);
+/* A buffer of at least len bytes (*cap gets its size), reusing those of
+ * evicted entries; give it back with bcache_buf_free or bcache_insert. */
+char *bcache_buf_alloc(struct bcache *c, uint32_t len, uint32_t *cap);
+void bcache_buf_free(struct bcache *c, char *buf, uint32_t cap);
 
 struct bcache_stats {
     uint64_t hits, misses, bytes;
+    uint64_t spare_bytes;               /* kept for reuse, not counted */
 };
 void bcache_stats(struct bcache *c, struct bcache_stats *out);
 

@@ -39,6 +39,7 @@
 struct dblock {
     uint64_t index;
     char *buf;                  /* block-sized; only ranges are valid */
+    uint32_t cap;               /* bytes at buf */
     struct ranges r;
     int busy;
     struct dblock *next;
@@ -200,16 +201,17 @@ int wb_write(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
                 continue;
             }
             d = calloc(1, sizeof(*d));
-            char *b = store_buf_alloc(bs);
+            uint32_t cap = 0;
+            char *b = d ? bcache_buf_alloc(cl->cache, bs, &cap) : NULL;
             if (!d || !b) {
                 free(d);
-                free(b);
                 release_room(cl->wb, bs, 0);
                 rc = -ENOMEM;
                 break;
             }
             d->index = index;
             d->buf = b;
+            d->cap = cap;
             d->next = fn->dirty;
             fn->dirty = d;
             fn->ndirty++;
@@ -248,6 +250,7 @@ struct up {
     uint64_t ver;               /* the uploaded version, 0 if none */
     uint32_t len;
     char *img;                  /* merged image when not d->buf */
+    uint32_t img_cap;
     int need;                   /* (re)upload wanted */
     int rc;
 };
@@ -258,7 +261,7 @@ static int upload_one(struct up *u)
     struct client *cl = u->cl;
     uint32_t bs = block_size(cl);
     struct dblock *d = u->d;
-    free(u->img);
+    bcache_buf_free(cl->cache, u->img, u->img_cap);
     u->img = NULL;
     const char *src;
     u->merged_len = 0;
@@ -270,7 +273,7 @@ static int upload_one(struct up *u)
         uint32_t blen = u->base_ver ? u->base_len : 0;
         u->merged_len = blen;
         u->len = end > blen ? end : blen;
-        u->img = store_buf_alloc(u->len);
+        u->img = bcache_buf_alloc(cl->cache, u->len, &u->img_cap);
         if (!u->img)
             return -ENOMEM;
         if (blen) {
@@ -565,13 +568,15 @@ static int upload_commit(struct client *cl, struct fnode *fn,
     /* Committed versions are what readers will ask for next. */
     for (size_t i = 0; i < n; i++) {
         char *img = ups[i].img;
+        uint32_t cap = ups[i].img_cap;
         if (!img) {
             img = ups[i].d->buf;
+            cap = ups[i].d->cap;
             ups[i].d->buf = NULL;
         }
         ups[i].img = NULL;
         struct bkey k = { fn->ino, ups[i].d->index, ups[i].ver };
-        bcache_insert(cl->cache, &k, img, ups[i].len);
+        bcache_insert(cl->cache, &k, img, cap, ups[i].len);
     }
     return 0;
 }
@@ -621,7 +626,7 @@ static int flush_blocks(struct client *cl, struct fnode *fn, int mode)
     uint64_t freed = 0;
     for (i = 0; i < n; i++) {
         struct dblock *d = ups[i].d;
-        free(ups[i].img);
+        bcache_buf_free(cl->cache, ups[i].img, ups[i].img_cap);
         d->busy = 0;
         if (rc < 0) {
             fn->ndirty++;
@@ -631,7 +636,7 @@ static int flush_blocks(struct client *cl, struct fnode *fn, int mode)
         while (*pp != d)
             pp = &(*pp)->next;
         *pp = d->next;
-        free(d->buf);
+        bcache_buf_free(cl->cache, d->buf, d->cap);
         ranges_free(&d->r);
         free(d);
         freed += bs;
@@ -666,7 +671,7 @@ void wb_discard(struct client *cl, struct fnode *fn)
             continue;
         }
         *pp = d->next;
-        free(d->buf);
+        bcache_buf_free(cl->cache, d->buf, d->cap);
         ranges_free(&d->r);
         free(d);
         fn->ndirty--;

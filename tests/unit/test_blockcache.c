@@ -1,0 +1,151 @@
+/* test_blockcache.c - unit tests of mount.flexfs's block cache
+ * (client/blockcache.c): hits and misses, eviction within the budget,
+ * and the spare buffers evicted entries leave for the next loads. */
+#include "config.h"
+#include "blockcache.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB (1u << 20)
+
+static int loads;
+
+/* Fills the block with a byte derived from its key. */
+static int load_pattern(void *arg, const struct bkey *k, char *buf,
+                        uint32_t len)
+{
+    (void)arg;
+    loads++;
+    memset(buf, (int)(k->index & 0x7f) + 1, len);
+    return 0;
+}
+
+static int load_fail(void *arg, const struct bkey *k, char *buf, uint32_t len)
+{
+    (void)arg; (void)k; (void)buf; (void)len;
+    return -EIO;
+}
+
+static char *get(struct bcache *c, uint64_t index, uint32_t len)
+{
+    struct bkey k = { 1, index, 7 };
+    struct bentry *e = NULL;
+    ck_assert_int_eq(bcache_get(c, &k, len, load_pattern, NULL, &e), 0);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_ge(e->len, len);
+    ck_assert_int_eq(e->data[len - 1], (int)(index & 0x7f) + 1);
+    char *data = e->data;
+    bcache_release(c, e);
+    return data;
+}
+
+START_TEST(hits_misses_eviction)
+{
+    struct bcache *c;
+    ck_assert_int_eq(bcache_create(16 * MIB, &c), 0);
+    loads = 0;
+    get(c, 0, 4 * MIB);
+    get(c, 0, 4 * MIB);
+    ck_assert_int_eq(loads, 1);
+    for (uint64_t i = 1; i < 8; i++)
+        get(c, i, 4 * MIB);
+    struct bcache_stats st;
+    bcache_stats(c, &st);
+    ck_assert_uint_le(st.bytes, 16 * MIB);
+    ck_assert_uint_eq(st.hits, 1);
+    ck_assert_uint_eq(st.misses, 8);
+    /* The oldest went: asking again loads it again. */
+    loads = 0;
+    get(c, 0, 4 * MIB);
+    ck_assert_int_eq(loads, 1);
+    /* A failed load leaves nothing behind. */
+    struct bkey k = { 1, 99, 7 };
+    struct bentry *e = NULL;
+    ck_assert_int_eq(bcache_get(c, &k, MIB, load_fail, NULL, &e), -EIO);
+    ck_assert_int_eq(bcache_has(c, &k, 1), 0);
+    bcache_destroy(c);
+}
+END_TEST
+
+/* An evicted entry's buffer serves the next load of a similar size, and
+ * a dirty block's buffer (bcache_buf_alloc), instead of fresh memory. */
+START_TEST(spares_reused)
+{
+    struct bcache *c;
+    ck_assert_int_eq(bcache_create(32 * MIB, &c), 0);
+    char *first = get(c, 0, 4 * MIB);
+    for (uint64_t i = 1; i < 7; i++)
+        get(c, i, 4 * MIB);
+    /* Full: the next load evicts block 0 and keeps its buffer spare. */
+    get(c, 7, 4 * MIB);
+    uint32_t cap = 0;
+    char *buf = bcache_buf_alloc(c, 4 * MIB, &cap);
+    ck_assert_ptr_eq(buf, first);
+    ck_assert_uint_eq(cap, 4 * MIB);
+    /* Given back, it goes to the next load; the data is the new block's. */
+    bcache_buf_free(c, buf, cap);
+    get(c, 9, 4 * MIB);
+    ck_assert_ptr_eq(get(c, 9, 4 * MIB), first);
+
+    /* A much smaller request gets memory of its own, not a 4 MiB spare. */
+    get(c, 10, 4 * MIB);
+    buf = bcache_buf_alloc(c, 64 << 10, &cap);
+    ck_assert_uint_eq(cap, 64 << 10);
+    bcache_buf_free(c, buf, cap);
+    /* Inserted buffers are counted at their size, not their valid length. */
+    buf = bcache_buf_alloc(c, 4 * MIB, &cap);
+    struct bkey k = { 2, 0, 1 };
+    bcache_insert(c, &k, buf, cap, 100);
+    struct bcache_stats st;
+    bcache_stats(c, &st);
+    ck_assert_uint_le(st.bytes, 32 * MIB + 4 * MIB);
+    ck_assert_int_eq(bcache_has(c, &k, 100), 1);
+    bcache_destroy(c);
+}
+END_TEST
+
+/* Spares are bounded by an eighth of the budget. */
+START_TEST(spares_bounded)
+{
+    struct bcache *c;
+    ck_assert_int_eq(bcache_create(64 * MIB, &c), 0);
+    enum { N = 12 };
+    char *bufs[N];
+    uint32_t caps[N];
+    for (int i = 0; i < N; i++)
+        bufs[i] = bcache_buf_alloc(c, 4 * MIB, &caps[i]);
+    for (int i = 0; i < N; i++)
+        bcache_buf_free(c, bufs[i], caps[i]);
+    struct bcache_stats st;
+    bcache_stats(c, &st);
+    ck_assert_uint_eq(st.spare_bytes, 8 * MIB);
+    uint32_t cap;
+    char *a = bcache_buf_alloc(c, 4 * MIB, &cap);
+    char *b = bcache_buf_alloc(c, 4 * MIB, &cap);
+    ck_assert(a == bufs[0] || a == bufs[1]);
+    ck_assert(b == bufs[0] || b == bufs[1]);
+    bcache_stats(c, &st);
+    ck_assert_uint_eq(st.spare_bytes, 0);
+    bcache_buf_free(c, a, 4 * MIB);
+    bcache_buf_free(c, b, 4 * MIB);
+    bcache_destroy(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("blockcache");
+    TCase *tc = tcase_create("cache");
+    tcase_add_test(tc, hits_misses_eviction);
+    tcase_add_test(tc, spares_reused);
+    tcase_add_test(tc, spares_bounded);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
