@@ -790,15 +790,14 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         return;
     struct rpc_cred cr;
     data_cred(req, fn, &cr);
-    char *buf;
-    size_t got;
-    int rc = rp_read(cl, fn, &cr, (uint64_t)off, size, &buf, &got);
+    struct rp_data d;
+    int rc = rp_read(cl, fn, &cr, (uint64_t)off, size, &d);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
     } else {
-        atomic_fetch_add(&cl->stats->bytes_read, got);
-        fuse_reply_buf(req, buf, got);
-        free(buf);
+        atomic_fetch_add(&cl->stats->bytes_read, d.got);
+        fuse_reply_iov(req, d.iov, d.niov);
+        rp_done(cl, &d);
     }
     fnode_put(cl->inodes, fn);
 }

@@ -59,22 +59,62 @@ static void read_ahead(struct client *cl, struct fnode *fn,
     free(ents);
 }
 
-/* One attempt: 0, 1 to start over, or a negative errno. */
+/* Whether the blocks fetched cover [off, end) with data of their own
+ * (no hole, no bytes past a block's valid length): then the reply can
+ * point into the cache instead of copying. */
+static int covers(const struct mapent *ents, uint32_t nb, uint64_t first,
+                  uint32_t bs, uint64_t off, uint64_t end)
+{
+    for (uint32_t i = 0; i < nb; i++) {
+        uint64_t bstart = (first + i) * bs;
+        uint64_t e = end < bstart + bs ? end : bstart + bs;
+        if (!ents[i].ver || bstart + ents[i].len < e)
+            return 0;
+    }
+    (void)off;
+    return 1;
+}
+
+/* Points out at the cached blocks of reqs (which it keeps) for [off, end). */
+static void point_at(struct rp_data *out, struct bio_req *reqs, uint32_t nb,
+                     uint64_t first, uint32_t bs, uint64_t off, uint64_t end)
+{
+    out->niov = 0;
+    for (uint32_t i = 0; i < nb; i++) {
+        uint64_t bstart = (first + i) * bs;
+        uint64_t s = off > bstart ? off : bstart;
+        uint64_t e = end < bstart + bs ? end : bstart + bs;
+        out->iov[i] = (struct iovec){ reqs[i].e->data + (s - bstart),
+                                      (size_t)(e - s) };
+        out->held[i] = reqs[i].e;
+        reqs[i].e = NULL;
+    }
+    out->niov = (int)nb;
+    out->nheld = nb;
+    out->got = end - off;
+}
+
+/* One attempt: 0, 1 to start over, 2 to start over copying, or a
+ * negative errno.  Without buf it points out at the cache (point_at) if
+ * it can, else asks for a copy; with buf it copies there. */
 static int read_once(struct client *cl, struct fnode *fn,
                      const struct rpc_cred *cr, uint64_t off, size_t size,
-                     char *buf, size_t *got)
+                     char *buf, struct rp_data *out)
 {
     uint32_t bs = session_volume(cl->sess)->block_size;
     pthread_mutex_lock(&fn->lock);
     uint64_t fsize = file_size(fn);
+    int dirty = wb_dirty(fn);
     pthread_mutex_unlock(&fn->lock);
     if (off >= fsize) {
-        *got = 0;
+        out->got = 0;
         return 0;
     }
     uint64_t end = off + size < fsize ? off + size : fsize;
     uint64_t first = off / bs, last = (end - 1) / bs;
     uint32_t nb = (uint32_t)(last - first + 1);
+    if (!buf && (dirty || nb > RP_MAX_SEGS))
+        return 2;
     struct mapent *ents = calloc(nb, sizeof(*ents));
     struct bio_req *reqs = calloc(nb, sizeof(*reqs));
     if (!ents || !reqs) {
@@ -93,7 +133,10 @@ static int read_once(struct client *cl, struct fnode *fn,
                     .len = ents[i].len };
                 nreq++;
             }
-        rc = blockio_fetch_many(cl, reqs, nreq);
+        if (!buf && !covers(ents, nb, first, bs, off, end))
+            rc = 2;
+        else
+            rc = blockio_fetch_many(cl, reqs, nreq);
     }
     if (rc == -ENOENT) {
         /* A version that is gone from the store: our map is older than
@@ -103,7 +146,18 @@ static int read_once(struct client *cl, struct fnode *fn,
         pthread_mutex_unlock(&fn->lock);
         rc = 1;
     }
-    if (rc == 0) {
+    if (rc == 0 && !buf) {
+        /* Nothing of ours may lie over the blocks: checked again with the
+         * map's generation, under the lock the writers take. */
+        pthread_mutex_lock(&fn->lock);
+        if (fn->map_gen != gen)
+            rc = 1;
+        else if (wb_dirty(fn))
+            rc = 2;
+        else
+            point_at(out, reqs, nb, first, bs, off, end);
+        pthread_mutex_unlock(&fn->lock);
+    } else if (rc == 0) {
         size_t r = 0;
         for (uint32_t i = 0; i < nb; i++) {
             uint64_t bstart = (first + i) * bs;
@@ -139,7 +193,7 @@ static int read_once(struct client *cl, struct fnode *fn,
                 wb_overlay(fn, first + i, (uint32_t)(s - bstart),
                            (uint32_t)(e - bstart), buf + (s - off));
             }
-            *got = end - off;
+            out->got = end - off;
         }
         pthread_mutex_unlock(&fn->lock);
     }
@@ -150,27 +204,43 @@ static int read_once(struct client *cl, struct fnode *fn,
     return rc;
 }
 
-int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
-            uint64_t off, size_t size, char **out, size_t *got)
+void rp_done(struct client *cl, struct rp_data *d)
 {
-    *out = NULL;
-    *got = 0;
-    char *buf = malloc(size ? size : 1);
-    if (!buf)
-        return -ENOMEM;
+    for (size_t i = 0; i < d->nheld; i++)
+        blockio_release(cl, d->held[i]);
+    free(d->buf);
+    memset(d, 0, sizeof(*d));
+}
+
+/* The reply points into the cache when it can (whole blocks of data, no
+ * write of ours pending on the file): the copy into a reply buffer was
+ * one of three copies of every byte read, on a machine whose cores also
+ * complete the block reads. */
+int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
+            uint64_t off, size_t size, struct rp_data *out)
+{
+    memset(out, 0, sizeof(*out));
     int rc = 1;
-    for (int tries = 0; rc == 1 && tries < READ_TRIES; tries++)
-        rc = read_once(cl, fn, cr, off, size, buf, got);
-    if (rc == 1) {
+    for (int tries = 0; (rc == 1 || rc == 2) && tries < READ_TRIES;
+         tries++) {
+        if (rc == 2 && !out->buf && !(out->buf = malloc(size ? size : 1)))
+            return -ENOMEM;
+        rc = read_once(cl, fn, cr, off, size, out->buf, out);
+    }
+    if (rc == 1 || rc == 2) {
         log_warn("inode %llu: read kept racing with writes",
                  (unsigned long long)fn->ino);
         rc = -EIO;
     }
     if (rc < 0) {
-        free(buf);
+        rp_done(cl, out);
         return rc == -ENOENT ? -EIO : rc;
     }
-    *out = buf;
+    if (out->buf) {
+        out->iov[0] = (struct iovec){ out->buf, out->got };
+        out->niov = 1;
+    }
+    size_t *got = &out->got;
 
     /* Sequential: the read starts where the last one ended. */
     uint32_t bs = session_volume(cl->sess)->block_size;

@@ -7,14 +7,30 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct client;
 struct fnode;
 struct rpc_cred;
+struct bentry;
 
-/* Reads up to size bytes at off into a new buffer (*out, free it);
- * *got is short at the end of the file. */
+#define RP_MAX_SEGS 8
+
+/* What a read found: iov[0..niov) covers got bytes, either pieces of
+ * cached blocks (held until rp_done) or buf. */
+struct rp_data {
+    struct iovec iov[RP_MAX_SEGS];
+    int niov;
+    size_t got;
+    char *buf;
+    struct bentry *held[RP_MAX_SEGS];
+    size_t nheld;
+};
+
+/* Reads up to size bytes at off; got is short at the end of the file.
+ * Call rp_done when the data has been sent. */
 int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
-            uint64_t off, size_t size, char **out, size_t *got);
+            uint64_t off, size_t size, struct rp_data *out);
+void rp_done(struct client *cl, struct rp_data *d);
 
 #endif
