@@ -7,7 +7,6 @@
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 . "$FLEXFS_SRCDIR/tests/integration/admin_lib.sh"
 
-export FLEXFS_STATS_DIR=$T/stats
 mkdir -p "$FLEXFS_STATS_DIR" "$T/mnt point"
 esc=$(systemd-escape --path "$T/mnt point" 2>/dev/null ||
       python3 -c 'import sys; print(sys.argv[1].strip("/").replace("-", "\\x2d").replace(" ", "\\x20").replace("/", "-"))' "$T/mnt point")

@@ -5,8 +5,6 @@
 # truncation, O_APPEND, fallocate, mmap, unlinked-but-open files, rename
 # over an open file, and fio's own verification.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-# The clients' counters files go with the test, not to /run/flexfs.
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 HELPERS=$FLEXFS_BUILDDIR/tests/integration

@@ -5,8 +5,6 @@
 # attribute timeout, and two mounts writing disjoint 4 KiB records into
 # the same blocks of one file at once without losing any.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-# The clients' counters files go with the test, not to /run/flexfs.
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 HELPERS=$FLEXFS_BUILDDIR/tests/integration

@@ -3,8 +3,6 @@
 # a real gateway with POSIX tools (cp, mv, ln, ln -s, mkfifo, mknod, chmod,
 # touch -d, stat, find, tar, rm -r), and their error cases.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-# The clients' counters files go with the test, not to /run/flexfs.
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 

@@ -5,8 +5,6 @@
 # mounting again keeps the data; mount errors are reported before the
 # client detaches; the daemon mode (no -f) detaches and unmounts cleanly.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-# The clients' counters files go with the test, not to /run/flexfs.
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 HELPERS=$FLEXFS_BUILDDIR/tests/integration

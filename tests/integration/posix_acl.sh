@@ -6,7 +6,6 @@
 # masked and no umask, -R, and the errors (default ACL on a file, not the
 # owner, a malformed ACL).
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 command -v setfacl >/dev/null || fx_skip "needs setfacl/getfacl (acl)"

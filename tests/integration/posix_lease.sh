@@ -4,7 +4,6 @@
 # out (short here: --lease-time 3), then a waiter on another mount gets it
 # without retrying.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 PL=$FLEXFS_BUILDDIR/tests/integration/posix_lock

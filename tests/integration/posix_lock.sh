@@ -6,7 +6,6 @@
 # descriptor, EDEADLK, an interrupted F_SETLKW, flock beside fcntl), flock(1)
 # across the mounts, and a lock taken by an unprivileged user.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 PL=$FLEXFS_BUILDDIR/tests/integration/posix_lock

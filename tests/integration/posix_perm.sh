@@ -7,7 +7,6 @@
 # directories; utimensat with UTIME_NOW/UTIME_OMIT and nanoseconds; and
 # statfs figures that are the block store's.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 

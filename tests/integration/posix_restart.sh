@@ -7,7 +7,6 @@
 # holder lets go, while locks that conflict with nothing are granted at
 # once, and the waiter is granted when it ends.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 PL=$FLEXFS_BUILDDIR/tests/integration/posix_lock

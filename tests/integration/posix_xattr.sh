@@ -7,7 +7,6 @@
 # the size probe, ENODATA, as the syscalls return them (through ctypes);
 # and the permission rules for other users (read/write access, sticky).
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
-export FLEXFS_STATS_DIR=$T/stats
 fx_require_root
 fx_require_fuse
 command -v setfattr >/dev/null || fx_skip "needs setfattr/getfattr (attr)"

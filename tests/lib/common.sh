@@ -26,6 +26,9 @@ MOUNT_FLEXFS="$FLEXFS_BUILDDIR/client/mount.flexfs"
 FLEXFS_ADMIN="$FLEXFS_BUILDDIR/tools/flexfs-admin"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/flexfs-test.XXXXXX")
+# Mounts write their counters file here, not in /run/flexfs: a mount a
+# test kills leaves its file behind, and it goes with $T.
+export FLEXFS_STATS_DIR=${FLEXFS_STATS_DIR:-$T/stats}
 FX_PIDS=()
 FX_MOUNTS=()
 FX_TEST_NAME=${FX_TEST_NAME:-$(basename "$0" .sh)}
