@@ -49,12 +49,21 @@ fx_expect_fail() {
   if "$@" 2>/dev/null; then fx_fail "$what: succeeded but should not (command: $*)"; fi
 }
 
+# fx_mounted DIR: is something mounted on DIR?  Asks /proc/mounts too: on
+# a mount whose mount.flexfs died, stat (and so `mountpoint`) fails with
+# ENOTCONN, and such a mount must still be taken down.
+fx_mounted() {
+  mountpoint -q "$1" 2>/dev/null && return 0
+  FX_M=${1// /\\040} awk '$2 == ENVIRON["FX_M"] { f = 1 } END { exit !f }' \
+    /proc/mounts
+}
+
 fx_cleanup() {
   local rc=$?
   local m p i
   for ((i=${#FX_MOUNTS[@]}-1; i>=0; i--)); do
     m=${FX_MOUNTS[$i]}
-    if mountpoint -q "$m" 2>/dev/null; then
+    if fx_mounted "$m"; then
       fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     fi
   done
