@@ -63,7 +63,7 @@ static void read_ahead(struct client *cl, struct fnode *fn,
  * (no hole, no bytes past a block's valid length): then the reply can
  * point into the cache instead of copying. */
 static int covers(const struct mapent *ents, uint32_t nb, uint64_t first,
-                  uint32_t bs, uint64_t off, uint64_t end)
+                  uint32_t bs, uint64_t end)
 {
     for (uint32_t i = 0; i < nb; i++) {
         uint64_t bstart = (first + i) * bs;
@@ -71,7 +71,6 @@ static int covers(const struct mapent *ents, uint32_t nb, uint64_t first,
         if (!ents[i].ver || bstart + ents[i].len < e)
             return 0;
     }
-    (void)off;
     return 1;
 }
 
@@ -79,7 +78,6 @@ static int covers(const struct mapent *ents, uint32_t nb, uint64_t first,
 static void point_at(struct rp_data *out, struct bio_req *reqs, uint32_t nb,
                      uint64_t first, uint32_t bs, uint64_t off, uint64_t end)
 {
-    out->niov = 0;
     for (uint32_t i = 0; i < nb; i++) {
         uint64_t bstart = (first + i) * bs;
         uint64_t s = off > bstart ? off : bstart;
@@ -133,7 +131,7 @@ static int read_once(struct client *cl, struct fnode *fn,
                     .len = ents[i].len };
                 nreq++;
             }
-        if (!buf && !covers(ents, nb, first, bs, off, end))
+        if (!buf && !covers(ents, nb, first, bs, end))
             rc = 2;
         else
             rc = blockio_fetch_many(cl, reqs, nreq);
@@ -240,17 +238,16 @@ int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
         out->iov[0] = (struct iovec){ out->buf, out->got };
         out->niov = 1;
     }
-    size_t *got = &out->got;
 
     /* Sequential: the read starts where the last one ended. */
     uint32_t bs = session_volume(cl->sess)->block_size;
     pthread_mutex_lock(&fn->lock);
     int sequential = off == fn->ra_next || off == 0;
-    fn->ra_next = off + *got;
+    fn->ra_next = off + out->got;
     if (!sequential)
         fn->ra_upto = 0;
     pthread_mutex_unlock(&fn->lock);
-    if (sequential && *got)
-        read_ahead(cl, fn, cr, (off + *got - 1) / bs);
+    if (sequential && out->got)
+        read_ahead(cl, fn, cr, (off + out->got - 1) / bs);
     return 0;
 }
