@@ -75,8 +75,8 @@ int store_statfs(struct store *s, uint64_t *total, uint64_t *avail);
 int store_stat(struct store *s, const char *key, struct store_objstat *st);
 
 /* Memory for block data, freed with free(): page-aligned, so that the
- * local-directory store can move it with O_DIRECT.  NULL when out of
- * memory. */
+ * local-directory store can move it with O_DIRECT, and in transparent
+ * huge pages when len is a multiple of 2 MiB.  NULL when out of memory. */
 void *store_buf_alloc(size_t len);
 
 /* Copies url into buf with any secret (user info, signature-like query

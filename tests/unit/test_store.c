@@ -159,6 +159,9 @@ static void direct_round_trips(const char *dir)
     ck_assert_ptr_nonnull(data);
     ck_assert_ptr_nonnull(buf);
     ck_assert_uint_eq((uintptr_t)data % 4096, 0);
+    /* A whole block's buffer sits on huge-page boundaries. */
+    ck_assert_uint_eq((uintptr_t)data % (2u << 20), 0);
+    ck_assert_uint_eq((uintptr_t)buf % 4096, 0);
     for (size_t i = 0; i < max; i++)
         data[i] = (char)(i * 31 + (i >> 12));
     for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
