@@ -35,7 +35,7 @@
 #define EX_USAGE_MOUNT 1
 #define EX_FAIL_MOUNT  32
 
-#define MOUNT_RETRY_SECS 3      /* at mount time: fail fast */
+#define MOUNT_RETRY_SECS 3      /* mounting, unmounting: fail fast */
 #define RUN_RETRY_SECS   60     /* later: ride out gateway restarts */
 #define FLUSHERS         4
 #define MAX_FUSE_THREADS 256    /* see serve() */
@@ -300,6 +300,10 @@ out_fuse:
 out_session:
     stats_stop(&cl);
     wb_destroy(cl.wb);
+    /* The data is flushed by now; UNMOUNT only spares the gateway the
+     * wait for our lease to run out, which is no reason to outlive the
+     * mount by a minute when the gateway is down. */
+    rpcpool_set_retry(cl.pool, MOUNT_RETRY_SECS);
     session_unmount(cl.sess);
     tpool_destroy(cl.xfer);
     store_close(cl.store);

@@ -137,6 +137,15 @@ fx_check "data written across a lost session" cmp "$T/lease.ref" "$M2/lease"
 fx_check "the client mounted again" grep -q "new session" "$T/mount-mnt2.log"
 fx_umount "$M2"
 
+# ---- unmounting while the gateway is gone ----
+# Nothing is dirty, so the client has only its goodbye to say: it says it
+# briefly and exits, instead of riding out a restart nobody is waiting for.
+fx_mount gw2 "$M2"
+kill -KILL "$gw2_PID"
+fusermount3 -u "$M2" || fx_fail "unmount with the gateway gone"
+fx_wait_for 15 sh -c "! kill -0 $MNT_PID" ||
+  fx_fail "client still running 15 s after unmount with its gateway gone"
+
 # ---- mount errors, reported before detaching ----
 expect_mount_error() {    # DESCRIPTION PATTERN ARGS...
   local what=$1 pat=$2; shift 2
