@@ -173,30 +173,29 @@ static int volume_decode(const void *key, size_t klen, const void *buf,
     return 0;
 }
 
-int volume_by_id(struct tx *tx, uint64_t id, struct meta_volume *out)
+struct volume_find {
+    uint64_t id;
+    struct meta_volume *out;
+    int found;
+};
+
+static int volume_match(void *arg, const struct kv_rec *r)
 {
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_VOLUMES, &c);
+    struct volume_find *f = arg;
+    int rc = volume_decode(r->key, r->klen, r->val, r->vlen, f->out);
     if (rc)
         return rc;
-    uint8_t kbuf[META_NAME_MAX + 1], vbuf[VOLUME_REC_MAX];
-    DBT k = { .data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    for (;;) {
-        rc = c->get(c, &k, &v, DB_NEXT);
-        if (rc == DB_NOTFOUND) {
-            rc = -ENOENT;
-            break;
-        }
-        if ((rc = db_err(rc)))
-            break;
-        if ((rc = volume_decode(kbuf, k.size, vbuf, v.size, out)))
-            break;
-        if (out->id == id)
-            break;
-    }
-    int rc2 = db_err(c->close(c));
-    return rc ? rc : rc2;
+    f->found = f->out->id == f->id;
+    return f->found ? KV_STOP : 0;
+}
+
+int volume_by_id(struct tx *tx, uint64_t id, struct meta_volume *out)
+{
+    uint8_t vbuf[VOLUME_REC_MAX];
+    struct volume_find f = { .id = id, .out = out };
+    int rc = kv_walk(tx, MDB_VOLUMES, NULL, 0, NULL, 0, vbuf, sizeof(vbuf),
+                     0, volume_match, &f);
+    return rc ? rc : f.found ? 0 : -ENOENT;
 }
 
 int volume_block_size(struct tx *tx, uint64_t vol, uint32_t *bs)
@@ -317,30 +316,29 @@ int meta_volume_of(struct meta *m, uint64_t ino, struct meta_volume *out)
     return tx_run(m, do_volume_of, &a);
 }
 
+struct volume_listing {
+    struct volume_args *a;
+    uint32_t n;
+};
+
+static int volume_list_one(void *arg, const struct kv_rec *r)
+{
+    struct volume_listing *l = arg;
+    int rc = volume_decode(r->key, r->klen, r->val, r->vlen,
+                           &l->a->out[l->n]);
+    if (rc)
+        return rc;
+    return ++l->n < l->a->max ? 0 : KV_STOP;
+}
+
 static int do_volume_list(struct tx *tx, void *arg)
 {
     struct volume_args *a = arg;
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_VOLUMES, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[META_NAME_MAX + 1], vbuf[VOLUME_REC_MAX];
-    DBT k = { .data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    uint32_t n = 0;
-    while (n < a->max) {
-        rc = c->get(c, &k, &v, DB_NEXT);
-        if (rc == DB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        if ((rc = db_err(rc)) ||
-            (rc = volume_decode(kbuf, k.size, vbuf, v.size, &a->out[n])))
-            break;
-        n++;
-    }
-    int rc2 = db_err(c->close(c));
-    return rc ? rc : rc2 ? rc2 : (int)n;
+    uint8_t vbuf[VOLUME_REC_MAX];
+    struct volume_listing l = { a, 0 };
+    int rc = a->max ? kv_walk(tx, MDB_VOLUMES, NULL, 0, NULL, 0, vbuf,
+                              sizeof(vbuf), 0, volume_list_one, &l) : 0;
+    return rc ? rc : (int)l.n;
 }
 
 int meta_volume_list(struct meta *m, struct meta_volume *out, uint32_t max)

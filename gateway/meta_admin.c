@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEY_MAX        512              /* longest key of any database */
 #define VAL_MAX        (INODE_REC_LEN + META_PATH_MAX + 64)
 #define PURGE_BATCH    64               /* inodes removed per transaction */
 #define BACKUP_CACHE   (16u << 20)
@@ -24,7 +23,7 @@
 struct scan_batch {
     enum meta_db db;
     size_t vmax;
-    uint8_t last[KEY_MAX];
+    uint8_t last[KV_KEY_MAX];
     size_t lastlen;
     int started;
     /* Filled by each attempt of the transaction. */
@@ -32,7 +31,7 @@ struct scan_batch {
     size_t len, cap;
     size_t n;
     int eof;
-    uint8_t next[KEY_MAX];
+    uint8_t next[KV_KEY_MAX];
     size_t nextlen;
 };
 
@@ -69,7 +68,7 @@ static int do_scan_batch(struct tx *tx, void *arg)
     int rc = kv_cursor(tx, b->db, &c);
     if (rc)
         return rc;
-    uint8_t kbuf[KEY_MAX];
+    uint8_t kbuf[KV_KEY_MAX];
     uint8_t *vbuf = malloc(VAL_MAX);
     if (!vbuf) {
         c->close(c);
@@ -197,22 +196,18 @@ int garbage_rec_decode(const uint8_t *v, size_t len, int64_t *when,
 
 /* ---- counting records ---- */
 
+static int count_rec(void *arg, const struct kv_rec *r)
+{
+    (void)r;
+    ++*(uint64_t *)arg;
+    return 0;
+}
+
 /* Records in db, read in this transaction (keys only). */
 static int count_records(struct tx *tx, enum meta_db db, uint64_t *n)
 {
-    DBC *c;
-    int rc = kv_cursor(tx, db, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[KEY_MAX];
-    DBT k = { .data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM };
-    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
     *n = 0;
-    while ((rc = c->get(c, &k, &v, DB_NEXT)) == 0)
-        (*n)++;
-    rc = rc == DB_NOTFOUND ? 0 : db_err(rc);
-    int rc2 = db_err(c->close(c));
-    return rc ? rc : rc2;
+    return kv_walk(tx, db, NULL, 0, NULL, 0, NULL, 0, 0, count_rec, n);
 }
 
 struct counts_args {
@@ -521,25 +516,13 @@ struct session_list {
 /* Opens held by a session: its sessopens records. */
 static int session_opens(struct tx *tx, uint64_t id, uint32_t *n)
 {
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_SESSOPENS, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[16];
-    be64_put(kbuf, id);
-    DBT k = { .data = kbuf, .size = 8, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
-    uint32_t op = DB_SET_RANGE;
-    *n = 0;
-    while ((rc = c->get(c, &k, &v, op)) == 0 && k.size == 16 &&
-           be64_get(kbuf) == id) {
-        (*n)++;
-        op = DB_NEXT;
-    }
-    rc = rc == DB_NOTFOUND || rc == 0 ? 0 : db_err(rc);
-    int rc2 = db_err(c->close(c));
-    return rc ? rc : rc2;
+    uint8_t prefix[8];
+    be64_put(prefix, id);
+    uint64_t count = 0;
+    int rc = kv_walk(tx, MDB_SESSOPENS, prefix, 8, NULL, 0, NULL, 0, 0,
+                     count_rec, &count);
+    *n = (uint32_t)count;
+    return rc;
 }
 
 static int list_session(struct tx *tx, DBC *c, struct session_rec *s,

@@ -58,39 +58,36 @@ static int block_put(struct tx *tx, uint64_t ino, uint64_t index,
     return kv_put(tx, MDB_BLOCKS, key, 16, val, w.len);
 }
 
+struct drop_args {
+    struct tx *tx;
+    struct inode *in;
+};
+
+/* Sends one block of the walk to the garbage and deletes its record. */
+static int drop_block(void *arg, const struct kv_rec *r)
+{
+    struct drop_args *d = arg;
+    uint64_t version;
+    uint32_t length;
+    int rc;
+    if ((rc = block_decode(r->val, r->vlen, &version, &length)) ||
+        (rc = garbage_add(d->tx, d->in->vol, d->in->ino,
+                          be64_get(r->key + 8), version)) ||
+        (rc = db_err(r->cursor->del(r->cursor, 0))))
+        return rc;
+    d->tx->dirty = 1;
+    d->in->bytes -= length < d->in->bytes ? length : d->in->bytes;
+    tx_count(d->tx, d->in->vol, 0, -(int64_t)length);
+    return 0;
+}
+
 int blocks_drop_from(struct tx *tx, struct inode *in, uint64_t first)
 {
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_BLOCKS, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[16], vbuf[BLOCK_REC_LEN];
-    block_key(kbuf, in->ino, first);
-    DBT k = { .data = kbuf, .size = 16, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    uint32_t op = DB_SET_RANGE;
-    for (;;) {
-        rc = c->get(c, &k, &v, op | DB_RMW);
-        op = DB_NEXT;
-        if (rc == DB_NOTFOUND || (rc == 0 && be64_get(kbuf) != in->ino)) {
-            rc = 0;
-            break;
-        }
-        uint64_t version;
-        uint32_t length;
-        if ((rc = db_err(rc)) ||
-            (rc = block_decode(vbuf, v.size, &version, &length)) ||
-            (rc = garbage_add(tx, in->vol, in->ino, be64_get(kbuf + 8),
-                              version)) ||
-            (rc = db_err(c->del(c, 0))))
-            break;
-        tx->dirty = 1;
-        in->bytes -= length < in->bytes ? length : in->bytes;
-        tx_count(tx, in->vol, 0, -(int64_t)length);
-    }
-    int rc2 = db_err(c->close(c));
-    return rc ? rc : rc2;
+    uint8_t from[16], vbuf[BLOCK_REC_LEN];
+    block_key(from, in->ino, first);
+    struct drop_args d = { tx, in };
+    return kv_walk(tx, MDB_BLOCKS, from, 8, from, 16, vbuf, sizeof(vbuf),
+                   DB_RMW, drop_block, &d);
 }
 
 int inode_truncate(struct tx *tx, struct inode *in, uint64_t size)
@@ -144,6 +141,27 @@ static int regular(const struct inode *in)
     return S_ISREG(in->mode) ? 0 : -EINVAL;
 }
 
+struct map_args {
+    struct blocks_args *a;
+    uint64_t end;                       /* first index past the range */
+};
+
+/* Adds one block of the walk to the map asked for. */
+static int map_block(void *arg, const struct kv_rec *r)
+{
+    struct map_args *m = arg;
+    struct blocks_args *a = m->a;
+    uint64_t index = be64_get(r->key + 8);
+    if (index >= m->end)
+        return KV_STOP;
+    struct meta_block *b = &a->blocks[*a->n];
+    int rc = block_decode(r->val, r->vlen, &b->version, &b->length);
+    if (rc)
+        return rc;
+    b->index = index;
+    return ++*a->n < a->max ? 0 : KV_STOP;
+}
+
 static int do_get_blocks(struct tx *tx, void *arg)
 {
     struct blocks_args *a = arg;
@@ -162,33 +180,13 @@ static int do_get_blocks(struct tx *tx, void *arg)
     if (end < a->first)
         end = UINT64_MAX;
 
-    DBC *c;
-    if ((rc = kv_cursor(tx, MDB_BLOCKS, &c)))
+    uint8_t from[16], vbuf[BLOCK_REC_LEN];
+    block_key(from, a->ino, a->first);
+    struct map_args m = { a, end };
+    if (a->max > 0 &&
+        (rc = kv_walk(tx, MDB_BLOCKS, from, 8, from, 16, vbuf, sizeof(vbuf),
+                      0, map_block, &m)))
         return rc;
-    uint8_t kbuf[16], vbuf[BLOCK_REC_LEN];
-    block_key(kbuf, a->ino, a->first);
-    DBT k = { .data = kbuf, .size = 16, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    uint32_t op = DB_SET_RANGE;
-    while (*a->n < a->max) {
-        rc = c->get(c, &k, &v, op);
-        op = DB_NEXT;
-        if (rc == DB_NOTFOUND || (rc == 0 && (be64_get(kbuf) != a->ino ||
-                                              be64_get(kbuf + 8) >= end))) {
-            rc = 0;
-            break;
-        }
-        struct meta_block *b = &a->blocks[*a->n];
-        if ((rc = db_err(rc)) ||
-            (rc = block_decode(vbuf, v.size, &b->version, &b->length)))
-            break;
-        b->index = be64_get(kbuf + 8);
-        (*a->n)++;
-    }
-    int rc2 = db_err(c->close(c));
-    if (rc || rc2)
-        return rc ? rc : rc2;
     inode_attr(&in, a->out);
     return 0;
 }

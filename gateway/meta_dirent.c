@@ -278,27 +278,30 @@ struct readdir_args {
     int end;                            /* the batch reached the last one */
 };
 
-static int rd_decode(const uint8_t *k, size_t klen, const uint8_t *v,
-                     size_t vlen, struct rd_entry *e)
+/* Adds one entry of the walk over the directory's index to the batch. */
+static int rd_add(void *arg, const struct kv_rec *rec)
 {
+    struct readdir_args *a = arg;
+    struct rd_entry *e = &a->ents[a->n];
+    size_t vlen = rec->vlen;
     struct rbuf r;
-    rb_init(&r, v, vlen);
+    rb_init(&r, rec->val, vlen);
     uint8_t ver = rb_u8(&r);
     e->ino = rb_u64(&r);
     e->type = rb_u32(&r);
     size_t nlen = vlen - r.off;
     const uint8_t *name = rb_bytes(&r, nlen);
-    if (r.bad || ver != REC_V1 || klen != 16 || nlen > META_NAME_MAX ||
+    if (r.bad || ver != REC_V1 || rec->klen != 16 || nlen > META_NAME_MAX ||
         !name) {
         log_err("meta: malformed readdir index record");
         return -EIO;
     }
-    e->cookie = be64_get(k + 8);
+    e->cookie = be64_get(rec->key + 8);
     memcpy(e->name, name, nlen);
     e->name[nlen] = 0;
     e->namelen = (uint16_t)nlen;
     e->has_attr = 0;
-    return 0;
+    return ++a->n < READDIR_BATCH ? 0 : KV_STOP;
 }
 
 static int do_readdir_batch(struct tx *tx, void *arg)
@@ -320,31 +323,12 @@ static int do_readdir_batch(struct tx *tx, void *arg)
         return 0;
     }
 
-    DBC *c;
-    if ((rc = kv_cursor(tx, MDB_DIRSEQ, &c)))
+    uint8_t from[16], vbuf[DIRSEQ_REC_MAX];
+    dirseq_key(from, a->dir, a->after + 1);
+    if ((rc = kv_walk(tx, MDB_DIRSEQ, from, 8, from, 16, vbuf, sizeof(vbuf),
+                      0, rd_add, a)))
         return rc;
-    uint8_t kbuf[16], vbuf[DIRSEQ_REC_MAX];
-    dirseq_key(kbuf, a->dir, a->after + 1);
-    DBT k = { .data = kbuf, .size = 16, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    uint32_t op = DB_SET_RANGE;
-    while (a->n < READDIR_BATCH) {
-        rc = c->get(c, &k, &v, op);
-        op = DB_NEXT;
-        if (rc == DB_NOTFOUND || (rc == 0 && be64_get(kbuf) != a->dir)) {
-            rc = 0;
-            a->end = 1;
-            break;
-        }
-        if ((rc = db_err(rc)) ||
-            (rc = rd_decode(kbuf, k.size, vbuf, v.size, &a->ents[a->n])))
-            break;
-        a->n++;
-    }
-    int rc2 = db_err(c->close(c));
-    if (rc || rc2)
-        return rc ? rc : rc2;
+    a->end = a->n < READDIR_BATCH;
     for (int i = 0; a->plus && i < a->n; i++) {
         struct inode in;
         rc = inode_get(tx, a->ents[i].ino, &in, 0);

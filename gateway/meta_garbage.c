@@ -41,48 +41,43 @@ struct garbage_args {
     uint32_t n;
 };
 
+struct garbage_listing {
+    struct garbage_args *a;
+    uint32_t n;
+};
+
+static int garbage_list_one(void *arg, const struct kv_rec *rec)
+{
+    struct garbage_listing *l = arg;
+    struct rbuf r;
+    rb_init(&r, rec->val, rec->vlen);
+    uint8_t ver = rb_u8(&r);
+    int64_t when = (int64_t)rb_u64(&r);
+    struct meta_garbage *g = &l->a->out[l->n];
+    g->volume = rb_u64(&r);
+    g->ino = rb_u64(&r);
+    g->index = rb_u64(&r);
+    g->version = rb_u64(&r);
+    if (r.bad || ver != REC_V1 || rec->klen != 8) {
+        log_err("meta: malformed garbage record");
+        return -EIO;
+    }
+    /* Ids follow time, so the first young entry ends the list (a
+     * clock stepped back only delays what follows). */
+    if (when >= l->a->before)
+        return KV_STOP;
+    g->id = be64_get(rec->key);
+    return ++l->n < l->a->max ? 0 : KV_STOP;
+}
+
 static int do_garbage_list(struct tx *tx, void *arg)
 {
     struct garbage_args *a = arg;
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_GARBAGE, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[8], vbuf[GARBAGE_REC_LEN];
-    DBT k = { .data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    uint32_t n = 0;
-    while (n < a->max) {
-        rc = c->get(c, &k, &v, DB_NEXT);
-        if (rc == DB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        if ((rc = db_err(rc)))
-            break;
-        struct rbuf r;
-        rb_init(&r, vbuf, v.size);
-        uint8_t ver = rb_u8(&r);
-        int64_t when = (int64_t)rb_u64(&r);
-        struct meta_garbage *g = &a->out[n];
-        g->volume = rb_u64(&r);
-        g->ino = rb_u64(&r);
-        g->index = rb_u64(&r);
-        g->version = rb_u64(&r);
-        if (r.bad || ver != REC_V1 || k.size != 8) {
-            log_err("meta: malformed garbage record");
-            rc = -EIO;
-            break;
-        }
-        /* Ids follow time, so the first young entry ends the list (a
-         * clock stepped back only delays what follows). */
-        if (when >= a->before)
-            break;
-        g->id = be64_get(kbuf);
-        n++;
-    }
-    int rc2 = db_err(c->close(c));
-    return rc ? rc : rc2 ? rc2 : (int)n;
+    uint8_t vbuf[GARBAGE_REC_LEN];
+    struct garbage_listing l = { a, 0 };
+    int rc = a->max ? kv_walk(tx, MDB_GARBAGE, NULL, 0, NULL, 0, vbuf,
+                              sizeof(vbuf), 0, garbage_list_one, &l) : 0;
+    return rc ? rc : (int)l.n;
 }
 
 int meta_garbage_list(struct meta *m, int64_t before,

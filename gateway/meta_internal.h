@@ -184,6 +184,28 @@ int kv_put(struct tx *tx, enum meta_db d, const void *key, size_t klen,
 /* 0 deleted, -ENOENT absent. */
 int kv_del(struct tx *tx, enum meta_db d, const void *key, size_t klen);
 int kv_cursor(struct tx *tx, enum meta_db d, DBC **out);
+
+/* A record met by kv_walk; cursor stands on it (cursor->del deletes it). */
+struct kv_rec {
+    const uint8_t *key;
+    size_t klen;
+    const uint8_t *val;                 /* NULL when the walk reads keys only */
+    size_t vlen;
+    DBC *cursor;
+};
+/* 0 to go on, KV_STOP to end the walk with success, or a negative errno
+ * (which ends it and is returned). */
+typedef int (*kv_walk_fn)(void *arg, const struct kv_rec *r);
+#define KV_STOP 1
+#define KV_KEY_MAX 512
+/* Visits in key order the records of d whose keys start with the plen
+ * bytes of prefix (every record when plen is 0), from the key `from`
+ * (flen bytes, starting with prefix) or from prefix itself when from is
+ * NULL.  Values are read into vbuf (vcap bytes; NULL: keys only).
+ * flags: DB_RMW when fn deletes or rewrites what it meets. */
+int kv_walk(struct tx *tx, enum meta_db d, const void *prefix, size_t plen,
+            const void *from, size_t flen, void *vbuf, size_t vcap,
+            uint32_t flags, kv_walk_fn fn, void *arg);
 /* 1 when no key of d starts with the 8-byte big-endian id, 0 when one
  * does, or a negative errno. */
 int kv_none_under(struct tx *tx, enum meta_db d, uint64_t id);

@@ -78,41 +78,29 @@ static int lock_del(struct tx *tx, uint64_t ino, const struct meta_lock *l)
 typedef int (*lock_fn)(void *arg, DBC *c, uint64_t ino,
                        const struct meta_lock *l);
 
+struct scan_args {
+    lock_fn fn;
+    void *arg;
+};
+
+static int scan_one(void *arg, const struct kv_rec *r)
+{
+    struct scan_args *sa = arg;
+    uint64_t ino;
+    struct meta_lock l;
+    int rc = lock_decode(r->key, r->klen, r->val, r->vlen, &ino, &l);
+    return rc ? rc : sa->fn(sa->arg, r->cursor, ino, &l);
+}
+
 /* Visits the locks on ino (0: every lock) in key order. */
 static int locks_scan(struct tx *tx, uint64_t ino, uint32_t rmw, lock_fn fn,
                       void *arg)
 {
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_LOCKS, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[LOCK_KEY_LEN], vbuf[LOCK_REC_LEN + 16];
-    be64_put(kbuf, ino);
-    DBT k = { .data = kbuf, .size = ino ? 8 : 0, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    uint32_t op = ino ? DB_SET_RANGE : DB_FIRST;
-    for (;;) {
-        rc = c->get(c, &k, &v, op | rmw);
-        op = DB_NEXT;
-        if (rc == DB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        uint64_t rino;
-        struct meta_lock l;
-        if ((rc = db_err(rc)) ||
-            (rc = lock_decode(kbuf, k.size, vbuf, v.size, &rino, &l)))
-            break;
-        if (ino && rino != ino)
-            break;
-        if ((rc = fn(arg, c, rino, &l)))
-            break;
-    }
-    int rc2 = db_err(c->close(c));
-    if (rc < 0 || rc2)
-        return rc < 0 ? rc : rc2;
-    return 0;
+    uint8_t prefix[8], vbuf[LOCK_REC_LEN + 16];
+    be64_put(prefix, ino);
+    struct scan_args sa = { fn, arg };
+    return kv_walk(tx, MDB_LOCKS, prefix, ino ? 8 : 0, NULL, 0, vbuf,
+                   sizeof(vbuf), rmw, scan_one, &sa);
 }
 
 /* ---- sets of locks ---- */

@@ -174,25 +174,8 @@ static int opens_drop(struct tx *tx, uint64_t ino, uint64_t session, int all)
 
 int opens_any(struct tx *tx, uint64_t ino)
 {
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_OPENS, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[16];
-    be64_put(kbuf, ino);
-    DBT k = { .data = kbuf, .size = 8, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
-    rc = c->get(c, &k, &v, DB_SET_RANGE);
-    int any = 0;
-    if (rc == DB_NOTFOUND)
-        rc = 0;
-    else if ((rc = db_err(rc)) == 0)
-        any = k.size == 16 && be64_get(kbuf) == ino;
-    int rc2 = db_err(c->close(c));
-    if (rc || rc2)
-        return rc ? rc : rc2;
-    return any;
+    int rc = kv_none_under(tx, MDB_OPENS, ino);
+    return rc < 0 ? rc : !rc;
 }
 
 int opens_has(struct tx *tx, uint64_t ino, uint64_t session)
@@ -202,6 +185,29 @@ int opens_has(struct tx *tx, uint64_t ino, uint64_t session)
     open_keys(ok, sk, ino, session);
     int rc = kv_get(tx, MDB_OPENS, ok, 16, val, sizeof(val), NULL, 0);
     return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
+}
+
+struct ino_list {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+/* Notes the inode of one sessopens record (key: session, inode). */
+static int collect_ino(void *arg, const struct kv_rec *r)
+{
+    struct ino_list *l = arg;
+    if (r->klen != 16)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        uint64_t *p = realloc(l->v, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        l->v = p;
+        l->cap = cap;
+    }
+    l->v[l->n++] = be64_get(r->key + 8);
+    return 0;
 }
 
 /* Ends a session inside tx: its record, its locks (their inodes noted in
@@ -217,46 +223,15 @@ static int session_end(struct tx *tx, uint64_t id, struct lock_kick *kick)
     if ((rc = locks_drop_session(tx, id, kick)))
         return rc;
     /* Collect the inodes first: dropping an open edits sessopens. */
-    DBC *c;
-    if ((rc = kv_cursor(tx, MDB_SESSOPENS, &c)))
-        return rc;
-    uint64_t *inos = NULL;
-    size_t n = 0, cap = 0;
-    uint8_t kbuf[16];
-    be64_put(kbuf, id);
-    DBT k = { .data = kbuf, .size = 8, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
-    uint32_t op = DB_SET_RANGE;
-    for (;;) {
-        rc = c->get(c, &k, &v, op);
-        op = DB_NEXT;
-        if (rc == DB_NOTFOUND || (rc == 0 && be64_get(kbuf) != id)) {
-            rc = 0;
-            break;
-        }
-        if ((rc = db_err(rc)))
-            break;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            uint64_t *p = realloc(inos, cap * sizeof(*p));
-            if (!p) {
-                rc = -ENOMEM;
-                break;
-            }
-            inos = p;
-        }
-        inos[n++] = be64_get(kbuf + 8);
-    }
-    int rc2 = db_err(c->close(c));
-    if (!rc)
-        rc = rc2;
-    for (size_t i = 0; i < n && !rc; i++) {
-        rc = opens_drop(tx, inos[i], id, 1);
+    struct ino_list l = { 0 };
+    rc = kv_walk(tx, MDB_SESSOPENS, key, 8, NULL, 0, NULL, 0, 0,
+                 collect_ino, &l);
+    for (size_t i = 0; i < l.n && !rc; i++) {
+        rc = opens_drop(tx, l.v[i], id, 1);
         if (rc == -ENOENT)
             rc = 0;
     }
-    free(inos);
+    free(l.v);
     return rc;
 }
 
@@ -359,32 +334,37 @@ int meta_session_close(struct meta *m, uint64_t session)
     return rc;
 }
 
+struct session_walk {
+    struct tx *tx;
+    int (*fn)(struct tx *, DBC *, struct session_rec *, void *);
+    void *arg;
+    int result;                         /* fn's positive answer, if any */
+};
+
+static int session_one(void *arg, const struct kv_rec *r)
+{
+    struct session_walk *w = arg;
+    struct session_rec s;
+    if (r->klen != 8)
+        return -EIO;
+    int rc = session_decode(r->val, r->vlen, be64_get(r->key), &s);
+    if (rc == 0 && (rc = w->fn(w->tx, r->cursor, &s, w->arg)) > 0) {
+        w->result = rc;
+        rc = KV_STOP;
+    }
+    return rc;
+}
+
 int sessions_scan(struct tx *tx, uint32_t flags,
                          int (*fn)(struct tx *, DBC *, struct session_rec *,
                                    void *),
                          void *arg)
 {
-    DBC *c;
-    int rc = kv_cursor(tx, MDB_SESSIONS, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[8], vbuf[SESSION_REC_MAX];
-    DBT k = { .data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM };
-    DBT v = { .data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM };
-    for (;;) {
-        rc = c->get(c, &k, &v, DB_NEXT | flags);
-        if (rc == DB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        struct session_rec s;
-        if ((rc = db_err(rc)) || (k.size != 8 && (rc = -EIO)) ||
-            (rc = session_decode(vbuf, v.size, be64_get(kbuf), &s)) ||
-            (rc = fn(tx, c, &s, arg)))
-            break;
-    }
-    int rc2 = db_err(c->close(c));
-    return rc ? rc : rc2;
+    uint8_t vbuf[SESSION_REC_MAX];
+    struct session_walk w = { tx, fn, arg, 0 };
+    int rc = kv_walk(tx, MDB_SESSIONS, NULL, 0, NULL, 0, vbuf, sizeof(vbuf),
+                     flags, session_one, &w);
+    return rc ? rc : w.result;
 }
 
 static int collect_expired(struct tx *tx, DBC *c, struct session_rec *s,

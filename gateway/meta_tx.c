@@ -359,52 +359,29 @@ int kv_cursor(struct tx *tx, enum meta_db d, DBC **out)
     return db_err(db->cursor(db, tx->txn, out, 0));
 }
 
-int kv_none_under(struct tx *tx, enum meta_db d, uint64_t id)
+int kv_walk(struct tx *tx, enum meta_db d, const void *prefix, size_t plen,
+            const void *from, size_t flen, void *vbuf, size_t vcap,
+            uint32_t flags, kv_walk_fn fn, void *arg)
 {
+    uint8_t kbuf[KV_KEY_MAX];
+    if (!from) {
+        from = prefix;
+        flen = plen;
+    }
+    if (flen > sizeof(kbuf) || flen < plen)
+        return -EINVAL;
     DBC *c;
     int rc = kv_cursor(tx, d, &c);
     if (rc)
         return rc;
-    /* Room for the longest key of the databases asked (names after id). */
-    uint8_t kbuf[8 + (META_NAME_MAX > META_XATTR_NAME_MAX
-                      ? META_NAME_MAX : META_XATTR_NAME_MAX)];
-    be64_put(kbuf, id);
-    DBT k = { .data = kbuf, .size = 8, .ulen = sizeof(kbuf),
+    memcpy(kbuf, from, flen);
+    DBT k = { .data = kbuf, .size = (u_int32_t)flen, .ulen = sizeof(kbuf),
               .flags = DB_DBT_USERMEM };
-    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
-    rc = c->get(c, &k, &v, DB_SET_RANGE);
-    int none = 1;
-    if (rc == DB_NOTFOUND)
-        rc = 0;
-    else if ((rc = db_err(rc)) == 0)
-        none = !(k.size >= 8 && be64_get(kbuf) == id);
-    int rc2 = db_err(c->close(c));
-    if (rc || rc2)
-        return rc ? rc : rc2;
-    return none;
-}
-
-int kv_del_prefix(struct tx *tx, enum meta_db d, const void *prefix,
-                  size_t plen)
-{
-    DBC *c;
-    int rc = kv_cursor(tx, d, &c);
-    if (rc)
-        return rc;
-    uint8_t kbuf[512];
-    DBT k, v;
-    memset(&k, 0, sizeof(k));
-    memset(&v, 0, sizeof(v));
-    memcpy(kbuf, prefix, plen);
-    k.data = kbuf;
-    k.size = (u_int32_t)plen;
-    k.ulen = sizeof(kbuf);
-    k.flags = DB_DBT_USERMEM;
-    /* Only the keys matter: read no data. */
-    v.flags = DB_DBT_PARTIAL | DB_DBT_USERMEM;
-    uint32_t op = DB_SET_RANGE;
+    DBT v = { .data = vbuf, .ulen = (u_int32_t)vcap,
+              .flags = DB_DBT_USERMEM | (vbuf ? 0 : DB_DBT_PARTIAL) };
+    uint32_t op = flen ? DB_SET_RANGE : DB_FIRST;
     for (;;) {
-        rc = c->get(c, &k, &v, op | DB_RMW);
+        rc = c->get(c, &k, &v, op | flags);
         op = DB_NEXT;
         if (rc == DB_NOTFOUND) {
             rc = 0;
@@ -414,10 +391,45 @@ int kv_del_prefix(struct tx *tx, enum meta_db d, const void *prefix,
             break;
         if (k.size < plen || memcmp(kbuf, prefix, plen) != 0)
             break;
-        if ((rc = db_err(c->del(c, 0))))
+        struct kv_rec r = { .key = kbuf, .klen = k.size, .cursor = c,
+                            .val = vbuf, .vlen = vbuf ? v.size : 0 };
+        if ((rc = fn(arg, &r)))
             break;
-        tx->dirty = 1;
     }
     int rc2 = db_err(c->close(c));
-    return rc ? rc : rc2;
+    if (rc < 0 || rc2)
+        return rc < 0 ? rc : rc2;
+    return 0;
+}
+
+static int found_one(void *arg, const struct kv_rec *r)
+{
+    (void)r;
+    *(int *)arg = 1;
+    return KV_STOP;
+}
+
+int kv_none_under(struct tx *tx, enum meta_db d, uint64_t id)
+{
+    uint8_t key[8];
+    be64_put(key, id);
+    int found = 0;
+    int rc = kv_walk(tx, d, key, 8, NULL, 0, NULL, 0, 0, found_one, &found);
+    return rc ? rc : !found;
+}
+
+static int delete_one(void *arg, const struct kv_rec *r)
+{
+    struct tx *tx = arg;
+    int rc = db_err(r->cursor->del(r->cursor, 0));
+    if (rc == 0)
+        tx->dirty = 1;
+    return rc;
+}
+
+int kv_del_prefix(struct tx *tx, enum meta_db d, const void *prefix,
+                  size_t plen)
+{
+    return kv_walk(tx, d, prefix, plen, NULL, 0, NULL, 0, DB_RMW,
+                   delete_one, tx);
 }

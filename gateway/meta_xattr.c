@@ -160,6 +160,7 @@ struct xattr_args {
     size_t cap;
     int mask;
     struct meta_attr *out;
+    size_t used;                        /* listxattr: bytes listed so far */
 };
 
 static int do_getxattr(struct tx *tx, void *arg)
@@ -261,18 +262,23 @@ int meta_removexattr(struct meta *m, const struct meta_cred *cr,
 
 /* Appends name and its NUL to the answer: -ERANGE past cap (unless only
  * measuring), -E2BIG past the list limit. */
-static int list_add(struct xattr_args *a, size_t *used, const uint8_t *name,
-                    size_t len)
+/* Lists one name of the walk over the inode's xattrs. */
+static int list_add(void *arg, const struct kv_rec *r)
 {
-    if (*used + len + 1 > META_XATTR_LIST_MAX)
+    struct xattr_args *a = arg;
+    const char *name = (const char *)r->key + 8;
+    size_t len = r->klen - 8;
+    if (has_prefix(name, len, "trusted.") && !perm_is_root(a->cr))
+        return 0;
+    if (a->used + len + 1 > META_XATTR_LIST_MAX)
         return -E2BIG;
     if (a->cap) {
-        if (*used + len + 1 > a->cap)
+        if (a->used + len + 1 > a->cap)
             return -ERANGE;
-        memcpy((char *)a->buf + *used, name, len);
-        ((char *)a->buf)[*used + len] = 0;
+        memcpy((char *)a->buf + a->used, name, len);
+        ((char *)a->buf)[a->used + len] = 0;
     }
-    *used += len + 1;
+    a->used += len + 1;
     return 0;
 }
 
@@ -283,38 +289,11 @@ static int do_listxattr(struct tx *tx, void *arg)
     int rc = inode_get(tx, a->ino, &in, 0);
     if (rc)
         return rc;
-    DBC *c;
-    if ((rc = kv_cursor(tx, MDB_XATTRS, &c)))
-        return rc;
-    uint8_t kbuf[8 + META_XATTR_NAME_MAX];
-    be64_put(kbuf, a->ino);
-    DBT k = { .data = kbuf, .size = 8, .ulen = sizeof(kbuf),
-              .flags = DB_DBT_USERMEM };
-    DBT v = { .flags = DB_DBT_USERMEM | DB_DBT_PARTIAL };
-    size_t used = 0;
-    uint32_t op = DB_SET_RANGE;
-    for (;;) {
-        rc = c->get(c, &k, &v, op);
-        op = DB_NEXT;
-        if (rc == DB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        if ((rc = db_err(rc)))
-            break;
-        if (k.size < 8 || be64_get(kbuf) != a->ino)
-            break;
-        const char *name = (const char *)kbuf + 8;
-        size_t len = k.size - 8;
-        if (has_prefix(name, len, "trusted.") && !perm_is_root(a->cr))
-            continue;
-        if ((rc = list_add(a, &used, kbuf + 8, len)))
-            break;
-    }
-    int rc2 = db_err(c->close(c));
-    if (rc || rc2)
-        return rc ? rc : rc2;
-    return (int)used;
+    uint8_t prefix[8];
+    be64_put(prefix, a->ino);
+    a->used = 0;
+    rc = kv_walk(tx, MDB_XATTRS, prefix, 8, NULL, 0, NULL, 0, 0, list_add, a);
+    return rc ? rc : (int)a->used;
 }
 
 int meta_listxattr(struct meta *m, const struct meta_cred *cr, uint64_t ino,
