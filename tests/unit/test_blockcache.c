@@ -70,6 +70,25 @@ START_TEST(hits_misses_eviction)
 }
 END_TEST
 
+/* A working set of exactly the budget stays: random access over it loads
+ * each block once (with per-entry overhead counted, one block always
+ * fell out and every 64th read loaded 4 MiB again). */
+START_TEST(exact_fit)
+{
+    struct bcache *c;
+    ck_assert_int_eq(bcache_create(16 * MIB, &c), 0);
+    loads = 0;
+    unsigned seed = 1;
+    for (int i = 0; i < 1000; i++)
+        get(c, (uint64_t)(rand_r(&seed) % 4), 4 * MIB);
+    ck_assert_int_eq(loads, 4);
+    struct bcache_stats st;
+    bcache_stats(c, &st);
+    ck_assert_uint_eq(st.bytes, 16 * MIB);
+    bcache_destroy(c);
+}
+END_TEST
+
 /* An evicted entry's buffer serves the next load of a similar size, and
  * a dirty block's buffer (bcache_buf_alloc), instead of fresh memory. */
 START_TEST(spares_reused)
@@ -77,10 +96,10 @@ START_TEST(spares_reused)
     struct bcache *c;
     ck_assert_int_eq(bcache_create(32 * MIB, &c), 0);
     char *first = get(c, 0, 4 * MIB);
-    for (uint64_t i = 1; i < 7; i++)
+    for (uint64_t i = 1; i < 8; i++)
         get(c, i, 4 * MIB);
     /* Full: the next load evicts block 0 and keeps its buffer spare. */
-    get(c, 7, 4 * MIB);
+    get(c, 8, 4 * MIB);
     uint32_t cap = 0;
     char *buf = bcache_buf_alloc(c, 4 * MIB, &cap);
     ck_assert_ptr_eq(buf, first);
@@ -140,6 +159,7 @@ int main(void)
     Suite *s = suite_create("blockcache");
     TCase *tc = tcase_create("cache");
     tcase_add_test(tc, hits_misses_eviction);
+    tcase_add_test(tc, exact_fit);
     tcase_add_test(tc, spares_reused);
     tcase_add_test(tc, spares_bounded);
     suite_add_tcase(s, tc);
