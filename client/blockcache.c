@@ -36,6 +36,15 @@ struct spare {
     uint32_t cap;
 };
 
+/* A block lately read in part: one slot per 4 MiB of budget, each block
+ * hashed to one; a block taking another's slot starts it over. */
+struct partial {
+    uint64_t ino, index;
+    unsigned count;
+};
+#define PARTIAL_SLOT_BYTES (4u << 20)
+#define PARTIAL_READS_TO_CACHE 4u
+
 struct bcache {
     pthread_mutex_t lock;
     pthread_cond_t loaded;      /* a LOADING entry finished */
@@ -46,6 +55,8 @@ struct bcache {
     struct spare spares[SPARES_MAX];
     unsigned nspares;
     uint64_t spare_bytes;
+    struct partial *partials;   /* bcache_note_partial: npartials slots */
+    unsigned npartials;
 };
 
 static unsigned bucket_of(const struct bkey *k)
@@ -71,6 +82,13 @@ int bcache_create(uint64_t max_bytes, struct bcache **out)
     pthread_cond_init(&c->loaded, NULL);
     c->lru.lnext = c->lru.lprev = &c->lru;
     c->max_bytes = max_bytes;
+    uint64_t slots = max_bytes / PARTIAL_SLOT_BYTES;
+    c->npartials = slots < 1 ? 1 : slots > 65536 ? 65536 : (unsigned)slots;
+    c->partials = calloc(c->npartials, sizeof(*c->partials));
+    if (!c->partials) {
+        free(c);
+        return -ENOMEM;
+    }
     *out = c;
     return 0;
 }
@@ -90,6 +108,7 @@ void bcache_destroy(struct bcache *c)
     }
     for (unsigned i = 0; i < c->nspares; i++)
         free(c->spares[i].buf);
+    free(c->partials);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->loaded);
     free(c);
@@ -299,6 +318,20 @@ void bcache_insert(struct bcache *c, const struct bkey *k, char *data,
     else
         evict(c);
     pthread_mutex_unlock(&c->lock);
+}
+
+int bcache_partial_read(struct bcache *c, uint64_t ino, uint64_t index)
+{
+    struct bkey k = { .ino = ino, .index = index };
+    pthread_mutex_lock(&c->lock);
+    struct partial *p = &c->partials[bucket_of(&k) % c->npartials];
+    if (p->ino != ino || p->index != index)
+        *p = (struct partial){ .ino = ino, .index = index };
+    int whole = ++p->count >= PARTIAL_READS_TO_CACHE;
+    if (whole)
+        p->count = 0;
+    pthread_mutex_unlock(&c->lock);
+    return whole;
 }
 
 void bcache_stats(struct bcache *c, struct bcache_stats *out)

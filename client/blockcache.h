@@ -47,6 +47,13 @@ void bcache_insert(struct bcache *c, const struct bkey *k, char *data,
 char *bcache_buf_alloc(struct bcache *c, uint32_t len, uint32_t *cap);
 void bcache_buf_free(struct bcache *c, char *buf, uint32_t cap);
 
+/* Notes that a reader took part of a block (ino, index) past the cache;
+ * 1 when that is the fourth time lately, so the block is worth caching
+ * whole.  "Lately": the memory of this holds about as many blocks as the
+ * cache does, so that the parts of a file too large for the cache seldom
+ * count up, while a hot region of a large file soon does. */
+int bcache_partial_read(struct bcache *c, uint64_t ino, uint64_t index);
+
 struct bcache_stats {
     uint64_t hits, misses, bytes;
     uint64_t spare_bytes;               /* kept for reuse, not counted */

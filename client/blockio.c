@@ -26,17 +26,18 @@ static int make_key(struct client *cl, uint64_t ino, uint64_t index,
     return rc < 0 ? rc : 0;
 }
 
-static int load_block(void *arg, const struct bkey *k, char *buf,
-                      uint32_t len)
+/* Reads len bytes at off of a block version from the store, counted in
+ * the mount's statistics; the map promises them, so fewer is damage. */
+static int get_counted(struct client *cl, const struct bkey *k, uint32_t off,
+                       char *buf, uint32_t len)
 {
-    struct client *cl = arg;
     char key[BLOCKKEY_MAX];
     int rc = make_key(cl, k->ino, k->index, k->ver, key);
     if (rc < 0)
         return rc;
     size_t got = 0;
     uint64_t t0 = stats_now_ns();
-    rc = store_get(cl->store, key, 0, buf, len, &got);
+    rc = store_get(cl->store, key, off, buf, len, &got);
     atomic_fetch_add(&cl->stats->store_gets, 1);
     atomic_fetch_add(&cl->stats->store_get_bytes, got);
     atomic_fetch_add(&cl->stats->store_get_ns, stats_now_ns() - t0);
@@ -47,12 +48,32 @@ static int load_block(void *arg, const struct bkey *k, char *buf,
         return rc;
     }
     if (got < len) {
-        /* The map promises len bytes; an object that is shorter is
-         * damaged.  Refuse it rather than invent data. */
-        log_err("block %s: %zu bytes, map says %u", key, got, len);
+        /* Refuse a short object rather than invent data. */
+        log_err("block %s: %zu bytes at %u, map says %u", key, got, off,
+                len);
         return -EIO;
     }
     return 0;
+}
+
+static int load_block(void *arg, const struct bkey *k, char *buf,
+                      uint32_t len)
+{
+    return get_counted(arg, k, 0, buf, len);
+}
+
+int blockio_get_range(struct client *cl, uint64_t ino, uint64_t index,
+                      uint64_t ver, uint32_t off, char *buf, uint32_t len)
+{
+    struct bkey k = { .ino = ino, .index = index, .ver = ver };
+    return get_counted(cl, &k, off, buf, len);
+}
+
+int blockio_cached(struct client *cl, uint64_t ino, uint64_t index,
+                   uint64_t ver, uint32_t len)
+{
+    struct bkey k = { .ino = ino, .index = index, .ver = ver };
+    return bcache_has(cl->cache, &k, len);
 }
 
 int blockio_fetch(struct client *cl, uint64_t ino, uint64_t index,

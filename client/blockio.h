@@ -23,6 +23,13 @@ int blockio_fetch_many(struct client *cl, struct bio_req *reqs, size_t n);
 int blockio_fetch(struct client *cl, uint64_t ino, uint64_t index,
                   uint64_t ver, uint32_t len, struct bentry **out);
 void blockio_release(struct client *cl, struct bentry *e);
+/* Whether the block is in the cache (or on its way there). */
+int blockio_cached(struct client *cl, uint64_t ino, uint64_t index,
+                   uint64_t ver, uint32_t len);
+/* Reads len bytes at off of a block straight from the store, past the
+ * cache: for random reads of a file the cache cannot hold. */
+int blockio_get_range(struct client *cl, uint64_t ino, uint64_t index,
+                      uint64_t ver, uint32_t off, char *buf, uint32_t len);
 /* Starts loading a block into the cache in the background. */
 void blockio_prefetch(struct client *cl, uint64_t ino, uint64_t index,
                       uint64_t ver, uint32_t len);

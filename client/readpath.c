@@ -92,12 +92,34 @@ static void point_at(struct rp_data *out, struct bio_req *reqs, uint32_t nb,
     out->got = end - off;
 }
 
+/* Reads the part of block i (entry ent) that [off, end) covers straight
+ * from the store into its place in buf, zeros past the valid length. */
+static int read_direct(struct client *cl, struct fnode *fn, uint64_t index,
+                       const struct mapent *ent, uint32_t bs, uint64_t off,
+                       uint64_t end, char *buf)
+{
+    uint64_t bstart = index * bs;
+    uint64_t s = off > bstart ? off : bstart;
+    uint64_t e = end < bstart + bs ? end : bstart + bs;
+    uint32_t from = (uint32_t)(s - bstart), to = (uint32_t)(e - bstart);
+    uint32_t valid = ent->len < to ? ent->len : to;
+    char *dst = buf + (s - off);
+    if (valid <= from) {
+        memset(dst, 0, to - from);
+        return 0;
+    }
+    memset(dst + (valid - from), 0, to - valid);
+    return blockio_get_range(cl, fn->ino, index, ent->ver, from, dst,
+                             valid - from);
+}
+
 /* One attempt: 0, 1 to start over, 2 to start over copying, or a
  * negative errno.  Without buf it points out at the cache (point_at) if
- * it can, else asks for a copy; with buf it copies there. */
+ * it can, else asks for a copy; with buf it copies there.  With ranged,
+ * blocks not in the cache are read in part, straight from the store. */
 static int read_once(struct client *cl, struct fnode *fn,
                      const struct rpc_cred *cr, uint64_t off, size_t size,
-                     char *buf, struct rp_data *out)
+                     int ranged, char *buf, struct rp_data *out)
 {
     uint32_t bs = session_volume(cl->sess)->block_size;
     pthread_mutex_lock(&fn->lock);
@@ -115,26 +137,42 @@ static int read_once(struct client *cl, struct fnode *fn,
         return 2;
     struct mapent *ents = calloc(nb, sizeof(*ents));
     struct bio_req *reqs = calloc(nb, sizeof(*reqs));
-    if (!ents || !reqs) {
+    uint8_t *direct = calloc(nb, 1);
+    if (!ents || !reqs || !direct) {
         free(ents);
         free(reqs);
+        free(direct);
         return -ENOMEM;
     }
     uint64_t gen;
     int rc = fnode_map_get(cl, fn, cr, first, nb, ents, &gen);
-    size_t nreq = 0;
+    size_t nreq = 0, ndirect = 0;
     if (rc == 0) {
-        for (uint32_t i = 0; i < nb; i++)
-            if (ents[i].ver && ents[i].len) {
-                reqs[nreq] = (struct bio_req){ .ino = fn->ino,
-                    .index = first + i, .ver = ents[i].ver,
-                    .len = ents[i].len };
-                nreq++;
+        for (uint32_t i = 0; i < nb; i++) {
+            if (!ents[i].ver || !ents[i].len)
+                continue;
+            /* Counted once a read, on the pass that copies. */
+            if (ranged && !blockio_cached(cl, fn->ino, first + i,
+                                          ents[i].ver, ents[i].len) &&
+                (!buf || !bcache_partial_read(cl->cache, fn->ino,
+                                              first + i))) {
+                direct[i] = 1;
+                ndirect++;
+                continue;
             }
-        if (!buf && !covers(ents, nb, first, bs, end))
+            reqs[nreq] = (struct bio_req){ .ino = fn->ino,
+                .index = first + i, .ver = ents[i].ver,
+                .len = ents[i].len };
+            nreq++;
+        }
+        if (!buf && (ndirect || !covers(ents, nb, first, bs, end)))
             rc = 2;
         else
             rc = blockio_fetch_many(cl, reqs, nreq);
+        for (uint32_t i = 0; rc == 0 && i < nb; i++)
+            if (direct[i])
+                rc = read_direct(cl, fn, first + i, &ents[i], bs, off, end,
+                                 buf);
     }
     if (rc == -ENOENT) {
         /* A version that is gone from the store: our map is older than
@@ -158,6 +196,8 @@ static int read_once(struct client *cl, struct fnode *fn,
     } else if (rc == 0) {
         size_t r = 0;
         for (uint32_t i = 0; i < nb; i++) {
+            if (direct[i])
+                continue;
             uint64_t bstart = (first + i) * bs;
             uint64_t s = off > bstart ? off : bstart;
             uint64_t e = end < bstart + bs ? end : bstart + bs;
@@ -199,6 +239,7 @@ static int read_once(struct client *cl, struct fnode *fn,
         blockio_release(cl, reqs[i].e);
     free(reqs);
     free(ents);
+    free(direct);
     return rc;
 }
 
@@ -218,12 +259,20 @@ int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
             uint64_t off, size_t size, struct rp_data *out)
 {
     memset(out, 0, sizeof(*out));
+    /* A random read of a file larger than the cache takes from the store
+     * only what it asks for: whole blocks would push each other out of
+     * the cache, every 4 KiB read costing a 4 MiB transfer.  A block read
+     * so in part again and again is then cached whole (a hot region). */
+    pthread_mutex_lock(&fn->lock);
+    int ranged = off != fn->ra_next && off != 0 &&
+                 file_size(fn) > cl->opts.cache_size;
+    pthread_mutex_unlock(&fn->lock);
     int rc = 1;
     for (int tries = 0; (rc == 1 || rc == 2) && tries < READ_TRIES;
          tries++) {
         if (rc == 2 && !out->buf && !(out->buf = malloc(size ? size : 1)))
             return -ENOMEM;
-        rc = read_once(cl, fn, cr, off, size, out->buf, out);
+        rc = read_once(cl, fn, cr, off, size, ranged, out->buf, out);
     }
     if (rc == 1 || rc == 2) {
         log_warn("inode %llu: read kept racing with writes",

@@ -65,7 +65,43 @@ assert got == want[4 * 2**20 - 32:4 * 2**20 - 3] + b"pending" + \
     want[4 * 2**20 + 4:4 * 2**20 + 32], got
 os.close(fd)
 EOF
-rm "$M/random" "$T/random.ref"
+
+# Random reads of a file larger than the cache take from the store only
+# the bytes asked for (ranged reads past the cache), holes and the short
+# last block included; whole 4 MiB blocks for each would be hundreds of MiB.
+python3 - "$M/ranged" "$T/ranged.ref" <<'EOF' || fx_fail "writing the sparse file"
+import os, sys
+data = bytearray(40 * 2**20 + 123)
+for off, n in ((0, 2**20), (30 * 2**20, 10 * 2**20 + 123)):
+    data[off:off + n] = os.urandom(n)
+with open(sys.argv[1], "wb") as f:
+    f.write(data[:2**20]); f.seek(30 * 2**20); f.write(data[30 * 2**20:])
+open(sys.argv[2], "wb").write(data)
+EOF
+M2=$T/small
+fx_mount gw "$M2" cache_size=8M
+python3 - "$M2/random" "$T/random.ref" "$M2/ranged" "$T/ranged.ref" <<'EOF' || fx_fail "ranged random reads"
+import mmap, os, random, sys
+rnd = random.Random(7)
+buf = mmap.mmap(-1, 1 << 20)
+for path, ref in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):
+    want = bytearray(open(ref, "rb").read())
+    if path == sys.argv[1]:             # the pending write above
+        want[4 * 2**20 - 3:4 * 2**20 + 4] = b"pending"
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    offs = [rnd.randrange(1, len(want) // 4096) * 4096 for _ in range(150)]
+    offs += [4 * 2**20 - 4096, 2**20 - 4096, 40 * 2**20]   # straddle, hole, tail
+    for off in offs:
+        n = os.preadv(fd, [memoryview(buf)[:8192]], off)
+        assert n == min(8192, len(want) - off), (path, off, n)
+        assert bytes(buf[:n]) == want[off:off + n], (path, off)
+    os.close(fd)
+EOF
+fx_check "ranged reads took only what they asked for" fx_wait_for 15 awk -F= '
+  $1 == "store_gets" { g = $2 } $1 == "store_get_bytes" { b = $2 }
+  END { exit !(g >= 150 && b < 16 * 1048576) }' "$T"/stats/mount-*small.stats
+fx_umount "$M2"
+rm "$M/random" "$T/random.ref" "$M/ranged" "$T/ranged.ref"
 
 # ---- sparse files: holes read as zeros ----
 python3 - "$M/sparse" <<'EOF' || fx_fail "sparse file"

@@ -89,6 +89,25 @@ START_TEST(exact_fit)
 }
 END_TEST
 
+/* A block read in part four times lately is to be cached whole; another
+ * block taking its slot starts the count over. */
+START_TEST(partial_reads)
+{
+    struct bcache *c;
+    ck_assert_int_eq(bcache_create(16 * MIB, &c), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(bcache_partial_read(c, 5, 9), 0);
+    ck_assert_int_eq(bcache_partial_read(c, 5, 9), 1);
+    ck_assert_int_eq(bcache_partial_read(c, 5, 9), 0);  /* counted anew */
+    /* Of 64 other blocks over 4 slots some take block 9's (fixed hash). */
+    for (uint64_t i = 100; i < 164; i++)
+        bcache_partial_read(c, 5, i);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(bcache_partial_read(c, 5, 9), 0);
+    bcache_destroy(c);
+}
+END_TEST
+
 /* An evicted entry's buffer serves the next load of a similar size, and
  * a dirty block's buffer (bcache_buf_alloc), instead of fresh memory. */
 START_TEST(spares_reused)
@@ -160,6 +179,7 @@ int main(void)
     TCase *tc = tcase_create("cache");
     tcase_add_test(tc, hits_misses_eviction);
     tcase_add_test(tc, exact_fit);
+    tcase_add_test(tc, partial_reads);
     tcase_add_test(tc, spares_reused);
     tcase_add_test(tc, spares_bounded);
     suite_add_tcase(s, tc);
