@@ -92,8 +92,9 @@ static void point_at(struct rp_data *out, struct bio_req *reqs, uint32_t nb,
     out->got = end - off;
 }
 
-/* Reads the part of block i (entry ent) that [off, end) covers straight
- * from the store into its place in buf, zeros past the valid length. */
+/* Reads the part of block `index` (map entry ent) that [off, end) covers
+ * straight from the store into its place in buf, zeros past the valid
+ * length. */
 static int read_direct(struct client *cl, struct fnode *fn, uint64_t index,
                        const struct mapent *ent, uint32_t bs, uint64_t off,
                        uint64_t end, char *buf)
