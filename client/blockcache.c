@@ -55,7 +55,7 @@ struct bcache {
     struct spare spares[SPARES_MAX];
     unsigned nspares;
     uint64_t spare_bytes;
-    struct partial *partials;   /* bcache_note_partial: npartials slots */
+    struct partial *partials;   /* bcache_partial_read: npartials slots */
     unsigned npartials;
 };
 
