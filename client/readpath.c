@@ -59,18 +59,47 @@ static void read_ahead(struct client *cl, struct fnode *fn,
     free(ents);
 }
 
+/* The part of [off, end) that block `index` holds: bytes [from, to) of
+ * the block, at offset `at` of the reply. */
+struct span {
+    uint32_t from, to;
+    uint64_t at;
+};
+
+static struct span span_of(uint64_t index, uint32_t bs, uint64_t off,
+                           uint64_t end)
+{
+    uint64_t bstart = index * bs;
+    uint64_t s = off > bstart ? off : bstart;
+    uint64_t e = end < bstart + bs ? end : bstart + bs;
+    return (struct span){ (uint32_t)(s - bstart), (uint32_t)(e - bstart),
+                          s - off };
+}
+
+/* Zeros the part of span sp (at dst) past a block's `valid` bytes and
+ * returns how many bytes of the block's data go at its start. */
+static uint32_t zero_tail(char *dst, struct span sp, uint32_t valid)
+{
+    if (valid > sp.to)
+        valid = sp.to;
+    if (valid <= sp.from) {
+        memset(dst, 0, sp.to - sp.from);
+        return 0;
+    }
+    memset(dst + (valid - sp.from), 0, sp.to - valid);
+    return valid - sp.from;
+}
+
 /* Whether the blocks fetched cover [off, end) with data of their own
  * (no hole, no bytes past a block's valid length): then the reply can
  * point into the cache instead of copying. */
 static int covers(const struct mapent *ents, uint32_t nb, uint64_t first,
-                  uint32_t bs, uint64_t end)
+                  uint32_t bs, uint64_t off, uint64_t end)
 {
-    for (uint32_t i = 0; i < nb; i++) {
-        uint64_t bstart = (first + i) * bs;
-        uint64_t e = end < bstart + bs ? end : bstart + bs;
-        if (!ents[i].ver || bstart + ents[i].len < e)
+    for (uint32_t i = 0; i < nb; i++)
+        if (!ents[i].ver ||
+            ents[i].len < span_of(first + i, bs, off, end).to)
             return 0;
-    }
     return 1;
 }
 
@@ -79,11 +108,9 @@ static void point_at(struct rp_data *out, struct bio_req *reqs, uint32_t nb,
                      uint64_t first, uint32_t bs, uint64_t off, uint64_t end)
 {
     for (uint32_t i = 0; i < nb; i++) {
-        uint64_t bstart = (first + i) * bs;
-        uint64_t s = off > bstart ? off : bstart;
-        uint64_t e = end < bstart + bs ? end : bstart + bs;
-        out->iov[i] = (struct iovec){ reqs[i].e->data + (s - bstart),
-                                      (size_t)(e - s) };
+        struct span sp = span_of(first + i, bs, off, end);
+        out->iov[i] = (struct iovec){ reqs[i].e->data + sp.from,
+                                      sp.to - sp.from };
         out->held[i] = reqs[i].e;
         reqs[i].e = NULL;
     }
@@ -93,25 +120,15 @@ static void point_at(struct rp_data *out, struct bio_req *reqs, uint32_t nb,
 }
 
 /* Reads the part of block `index` (map entry ent) that [off, end) covers
- * straight from the store into its place in buf, zeros past the valid
- * length. */
+ * straight from the store into its place in buf. */
 static int read_direct(struct client *cl, struct fnode *fn, uint64_t index,
                        const struct mapent *ent, uint32_t bs, uint64_t off,
                        uint64_t end, char *buf)
 {
-    uint64_t bstart = index * bs;
-    uint64_t s = off > bstart ? off : bstart;
-    uint64_t e = end < bstart + bs ? end : bstart + bs;
-    uint32_t from = (uint32_t)(s - bstart), to = (uint32_t)(e - bstart);
-    uint32_t valid = ent->len < to ? ent->len : to;
-    char *dst = buf + (s - off);
-    if (valid <= from) {
-        memset(dst, 0, to - from);
-        return 0;
-    }
-    memset(dst + (valid - from), 0, to - valid);
-    return blockio_get_range(cl, fn->ino, index, ent->ver, from, dst,
-                             valid - from);
+    struct span sp = span_of(index, bs, off, end);
+    uint32_t n = zero_tail(buf + sp.at, sp, ent->len);
+    return n ? blockio_get_range(cl, fn->ino, index, ent->ver, sp.from,
+                                 buf + sp.at, n) : 0;
 }
 
 /* One attempt: 0, 1 to start over, 2 to start over copying, or a
@@ -166,7 +183,7 @@ static int read_once(struct client *cl, struct fnode *fn,
                 .len = ents[i].len };
             nreq++;
         }
-        if (!buf && (ndirect || !covers(ents, nb, first, bs, end)))
+        if (!buf && (ndirect || !covers(ents, nb, first, bs, off, end)))
             rc = 2;
         else
             rc = blockio_fetch_many(cl, reqs, nreq);
@@ -199,12 +216,7 @@ static int read_once(struct client *cl, struct fnode *fn,
         for (uint32_t i = 0; i < nb; i++) {
             if (direct[i])
                 continue;
-            uint64_t bstart = (first + i) * bs;
-            uint64_t s = off > bstart ? off : bstart;
-            uint64_t e = end < bstart + bs ? end : bstart + bs;
-            char *dst = buf + (s - off);
-            uint32_t from = (uint32_t)(s - bstart);
-            uint32_t to = (uint32_t)(e - bstart);
+            struct span sp = span_of(first + i, bs, off, end);
             uint32_t valid = 0;
             const char *data = NULL;
             if (r < nreq && reqs[r].index == first + i) {
@@ -212,25 +224,17 @@ static int read_once(struct client *cl, struct fnode *fn,
                 data = reqs[r].e->data;
                 r++;
             }
-            if (valid > to)
-                valid = to;
-            if (valid > from) {
-                memcpy(dst, data + from, valid - from);
-                memset(dst + (valid - from), 0, to - valid);
-            } else {
-                memset(dst, 0, to - from);
-            }
+            uint32_t n = zero_tail(buf + sp.at, sp, valid);
+            if (n)
+                memcpy(buf + sp.at, data + sp.from, n);
         }
         pthread_mutex_lock(&fn->lock);
         if (fn->map_gen != gen) {
             rc = 1;
         } else {
             for (uint32_t i = 0; i < nb; i++) {
-                uint64_t bstart = (first + i) * bs;
-                uint64_t s = off > bstart ? off : bstart;
-                uint64_t e = end < bstart + bs ? end : bstart + bs;
-                wb_overlay(fn, first + i, (uint32_t)(s - bstart),
-                           (uint32_t)(e - bstart), buf + (s - off));
+                struct span sp = span_of(first + i, bs, off, end);
+                wb_overlay(fn, first + i, sp.from, sp.to, buf + sp.at);
             }
             out->got = end - off;
         }

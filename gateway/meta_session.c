@@ -187,17 +187,14 @@ int opens_has(struct tx *tx, uint64_t ino, uint64_t session)
     return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 
-struct ino_list {
+/* A growing list of ids (inodes, sessions). */
+struct id_list {
     uint64_t *v;
     size_t n, cap;
 };
 
-/* Notes the inode of one sessopens record (key: session, inode). */
-static int collect_ino(void *arg, const struct kv_rec *r)
+static int id_push(struct id_list *l, uint64_t id)
 {
-    struct ino_list *l = arg;
-    if (r->klen != 16)
-        return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         uint64_t *p = realloc(l->v, cap * sizeof(*p));
@@ -206,8 +203,14 @@ static int collect_ino(void *arg, const struct kv_rec *r)
         l->v = p;
         l->cap = cap;
     }
-    l->v[l->n++] = be64_get(r->key + 8);
+    l->v[l->n++] = id;
     return 0;
+}
+
+/* Notes the inode of one sessopens record (key: session, inode). */
+static int collect_ino(void *arg, const struct kv_rec *r)
+{
+    return r->klen == 16 ? id_push(arg, be64_get(r->key + 8)) : 0;
 }
 
 /* Ends a session inside tx: its record, its locks (their inodes noted in
@@ -223,7 +226,7 @@ static int session_end(struct tx *tx, uint64_t id, struct lock_kick *kick)
     if ((rc = locks_drop_session(tx, id, kick)))
         return rc;
     /* Collect the inodes first: dropping an open edits sessopens. */
-    struct ino_list l = { 0 };
+    struct id_list l = { 0 };
     rc = kv_walk(tx, MDB_SESSOPENS, key, 8, NULL, 0, NULL, 0, 0,
                  collect_ino, &l);
     for (size_t i = 0; i < l.n && !rc; i++) {
@@ -243,8 +246,7 @@ struct session_args {
     uint64_t id;
     int64_t now;
     struct meta_volume *vol;
-    uint64_t *ids;
-    size_t nids, cap;
+    struct id_list expired;
     struct lock_kick kick;
 };
 
@@ -371,24 +373,13 @@ static int collect_expired(struct tx *tx, DBC *c, struct session_rec *s,
                            void *arg)
 {
     struct session_args *a = arg;
-    if (s->expiry >= a->now)
-        return 0;
-    if (a->nids == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        uint64_t *p = realloc(a->ids, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        a->ids = p;
-        a->cap = cap;
-    }
-    a->ids[a->nids++] = s->id;
-    return 0;
+    return s->expiry < a->now ? id_push(&a->expired, s->id) : 0;
 }
 
 static int do_expired_list(struct tx *tx, void *arg)
 {
     struct session_args *a = arg;
-    a->nids = 0;
+    a->expired.n = 0;
     return sessions_scan(tx, 0, collect_expired, a);
 }
 
@@ -415,17 +406,17 @@ int meta_session_expire(struct meta *m, int64_t now)
     int rc = tx_run(m, do_expired_list, &a);
     int ended = 0;
     /* One transaction per session: a long list never holds many locks. */
-    for (size_t i = 0; i < a.nids && rc >= 0; i++) {
-        struct session_args one = { .id = a.ids[i], .now = now };
+    for (size_t i = 0; i < a.expired.n && rc >= 0; i++) {
+        struct session_args one = { .id = a.expired.v[i], .now = now };
         rc = tx_run(m, do_expire_one, &one);
         session_gone(m, &one, rc > 0);
         if (rc > 0) {
             log_info("meta: session %llu expired",
-                     (unsigned long long)a.ids[i]);
+                     (unsigned long long)a.expired.v[i]);
             ended++;
         }
     }
-    free(a.ids);
+    free(a.expired.v);
     lockwait_tick(m);
     return rc < 0 ? rc : ended;
 }
