@@ -214,66 +214,133 @@ static void reply_attr_res(fuse_req_t req, struct fnode *fn, const fx_attr *a)
     fuse_reply_attr(req, &st, cl->opts.attr_timeout);
 }
 
+/* A call of ours that added, removed or moved a name answered with the
+ * directory's new attributes.  The kernel drops a directory's cached
+ * attributes whenever one of its entries changes and asks for them before
+ * its next permission check there (every create in `cp -r`, every unlink
+ * in `rm -r`), so fs_getattr answers that from these, for as long as the
+ * kernel would have cached them. */
+static void dir_changed(struct client *cl, const fx_attr *a)
+{
+    struct fnode *fn = fnode_find(cl->inodes, a->ino);
+    if (!fn)
+        return;
+    pthread_mutex_lock(&fn->lock);
+    fnode_set_attr(fn, a);
+    fn->attr_until_ns = stats_now_ns() +
+                        (uint64_t)(cl->opts.attr_timeout * 1e9);
+    pthread_mutex_unlock(&fn->lock);
+    fnode_put(cl->inodes, fn);
+}
+
+/* Answers a GETATTR from what dir_changed kept, if still fresh: with the
+ * rest of its time as the kernel's timeout, so the kernel's view is never
+ * older than attr_timeout.  Returns 0 if it did not answer. */
+static int reply_fresh_attr(fuse_req_t req, uint64_t ino)
+{
+    struct client *cl = CL(req);
+    struct fnode *fn = fnode_find(cl->inodes, ino);
+    if (!fn)
+        return 0;
+    struct stat st;
+    uint64_t now = stats_now_ns();
+    pthread_mutex_lock(&fn->lock);
+    uint64_t until = fn->attr_until_ns;
+    int fresh = fn->have_attr && now < until;
+    if (fresh)
+        attr_to_stat(cl, &fn->attr, &st);
+    pthread_mutex_unlock(&fn->lock);
+    fnode_put(cl->inodes, fn);
+    if (fresh)
+        fuse_reply_attr(req, &st, (double)(until - now) / 1e9);
+    return fresh;
+}
+
 /* ---- names ---- */
 
-static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
-
-/* A call that answers with the entry parent/name (LOOKUP and the calls
- * that make a name).  With made_here, a resent call that finds the name
- * taken (EEXIST) answers with the entry that is there: our first try
- * made it before the connection broke. */
-static void entry_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a,
-                       fuse_ino_t parent, const char *name, int made_here)
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct client *cl = CL(req);
     struct rpc_cred cr;
     get_cred(req, &cr);
+    fx_lookup_args a = { .parent = GW(cl, parent), .name = mkname(name) };
     fx_attr_res r;
     memset(&r, 0, sizeof(r));
-    int resent = 0;
-    int rc = call(cl, &cr, proc, xa, a, (xdrproc_t)xdr_fx_attr_res, &r,
-                  &resent);
-    if (rc < 0) {
+    int rc = call(cl, &cr, FXPROC_LOOKUP, (xdrproc_t)xdr_fx_lookup_args, &a,
+                  (xdrproc_t)xdr_fx_attr_res, &r, NULL);
+    if (rc < 0)
         fuse_reply_err(req, -rc);
-        return;
-    }
-    if (r.status == EEXIST && resent && made_here) {
-        xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
-        fs_lookup(req, parent, name);
-        return;
-    }
-    if (r.status)
+    else if (r.status)
         fuse_reply_err(req, r.status);
     else
         reply_entry(req, &r.fx_attr_res_u.attr);
     xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
 }
 
-/* A call that answers with a status only (removing and renaming names).
- * A resent call that finds the name gone (ENOENT) succeeded: our first
- * try did the work before the connection broke. */
-static void status_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a)
+/* A call that makes the entry parent/name (MKNOD, MKDIR, SYMLINK, LINK).
+ * With made_here, a resent call that finds the name taken (EEXIST)
+ * answers with the entry that is there: our first try made it before the
+ * connection broke. */
+static void make_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a,
+                      fuse_ino_t parent, const char *name, int made_here)
 {
     struct client *cl = CL(req);
     struct rpc_cred cr;
     get_cred(req, &cr);
-    fx_status_res r = { 0 };
+    fx_entry_res r;
+    memset(&r, 0, sizeof(r));
     int resent = 0;
-    int rc = call(cl, &cr, proc, xa, a, (xdrproc_t)xdr_fx_status_res, &r,
+    int rc = call(cl, &cr, proc, xa, a, (xdrproc_t)xdr_fx_entry_res, &r,
                   &resent);
+    if (rc < 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    if (r.status == EEXIST && resent && made_here) {
+        xdr_free((xdrproc_t)xdr_fx_entry_res, (char *)&r);
+        fs_lookup(req, parent, name);
+        return;
+    }
+    if (r.status) {
+        fuse_reply_err(req, r.status);
+    } else {
+        dir_changed(cl, &r.fx_entry_res_u.ok.parent);
+        reply_entry(req, &r.fx_entry_res_u.ok.attr);
+    }
+    xdr_free((xdrproc_t)xdr_fx_entry_res, (char *)&r);
+}
+
+/* A call that removes or moves a name (UNLINK, RMDIR, RENAME).  A resent
+ * call that finds the name gone (ENOENT) succeeded: our first try did the
+ * work before the connection broke. */
+static void unname_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a)
+{
+    struct client *cl = CL(req);
+    struct rpc_cred cr;
+    get_cred(req, &cr);
+    int rename = proc == FXPROC_RENAME;
+    xdrproc_t xr = rename ? (xdrproc_t)xdr_fx_rename_res
+                          : (xdrproc_t)xdr_fx_remove_res;
+    union {
+        fx_remove_res rm;
+        fx_rename_res mv;
+    } r;
+    memset(&r, 0, sizeof(r));
+    int resent = 0;
+    int rc = call(cl, &cr, proc, xa, a, xr, &r, &resent);
     if (rc == 0) {
-        rc = -r.status;
+        rc = -(rename ? r.mv.status : r.rm.status);
+        if (rc == 0 && rename) {
+            dir_changed(cl, &r.mv.fx_rename_res_u.ok.from_parent);
+            dir_changed(cl, &r.mv.fx_rename_res_u.ok.to_parent);
+        } else if (rc == 0) {
+            dir_changed(cl, &r.rm.fx_remove_res_u.parent);
+        }
+        xdr_free(xr, (char *)&r);
         if (rc == -ENOENT && resent)
             rc = 0;
     }
     fuse_reply_err(req, -rc);
-}
-
-static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-    fx_lookup_args a = { .parent = GW(CL(req), parent), .name = mkname(name) };
-    entry_call(req, FXPROC_LOOKUP, (xdrproc_t)xdr_fx_lookup_args, &a, parent,
-               name, 0);
 }
 
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -314,6 +381,8 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
                        struct fuse_file_info *fi)
 {
     struct client *cl = CL(req);
+    if (reply_fresh_attr(req, GW(cl, ino)))
+        return;
     struct rpc_cred cr;
     get_cred(req, &cr);
     fx_attr a;
@@ -490,7 +559,7 @@ static void make_node(fuse_req_t req, uint32_t proc, fuse_ino_t parent,
     a.mode = mode;
     a.umask = fuse_req_ctx(req)->umask;
     a.rdev = rdev;
-    entry_call(req, proc, (xdrproc_t)xdr_fx_create_args, &a, parent, name, 1);
+    make_call(req, proc, (xdrproc_t)xdr_fx_create_args, &a, parent, name, 1);
 }
 
 static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -512,8 +581,8 @@ static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
         return;
     fx_symlink_args a = { .parent = GW(CL(req), parent), .name = mkname(name),
                           .target = (char *)link };
-    entry_call(req, FXPROC_SYMLINK, (xdrproc_t)xdr_fx_symlink_args, &a,
-               parent, name, 1);
+    make_call(req, FXPROC_SYMLINK, (xdrproc_t)xdr_fx_symlink_args, &a,
+              parent, name, 1);
 }
 
 /* A resent LINK that finds the name taken is not taken for our own
@@ -526,8 +595,8 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
         return;
     fx_link_args a = { .ino = GW(cl, ino), .newparent = GW(cl, newparent),
                        .newname = mkname(newname) };
-    entry_call(req, FXPROC_LINK, (xdrproc_t)xdr_fx_link_args, &a, newparent,
-               newname, 0);
+    make_call(req, FXPROC_LINK, (xdrproc_t)xdr_fx_link_args, &a, newparent,
+              newname, 0);
 }
 
 static void remove_name(fuse_req_t req, uint32_t proc, fuse_ino_t parent,
@@ -536,7 +605,7 @@ static void remove_name(fuse_req_t req, uint32_t proc, fuse_ino_t parent,
     if (refuse_read_only(req))
         return;
     fx_unlink_args a = { .parent = GW(CL(req), parent), .name = mkname(name) };
-    status_call(req, proc, (xdrproc_t)xdr_fx_unlink_args, &a);
+    unname_call(req, proc, (xdrproc_t)xdr_fx_unlink_args, &a);
 }
 
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -566,7 +635,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
         .flags = (flags & RENAME_NOREPLACE ? FX_RENAME_NOREPLACE : 0) |
                  (flags & RENAME_EXCHANGE ? FX_RENAME_EXCHANGE : 0),
     };
-    status_call(req, FXPROC_RENAME, (xdrproc_t)xdr_fx_rename_args, &a);
+    unname_call(req, FXPROC_RENAME, (xdrproc_t)xdr_fx_rename_args, &a);
 }
 
 /* ---- open files ---- */
@@ -718,8 +787,10 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
         if (rc < 0)
             break;
         int st = r.status;
-        if (st == 0)
+        if (st == 0) {
             ok = r.fx_create_res_u.ok;
+            dir_changed(cl, &ok.parent);
+        }
         xdr_free((xdrproc_t)xdr_fx_create_res, (char *)&r);
         if (st == ESTALE && session_stale(cl->sess, a.session))
             continue;

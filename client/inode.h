@@ -38,6 +38,10 @@ struct fnode {
     struct rpc_cred open_cred;      /* to open it again after recovery */
     int have_attr;
     fx_attr attr;                   /* newest attributes seen */
+    uint64_t attr_until_ns;         /* attr answers the kernel's GETATTR
+                                     * until then (monotonic): a
+                                     * directory's, from a call of ours
+                                     * that changed it */
     int kcache_known;               /* the kernel's pages match ... */
     uint64_t kcache_change;         /* ... this change counter */
     struct mapchunk *map;           /* cached block map chunks */

@@ -150,34 +150,53 @@ struct meta_mk {
 #define META_CREATE_READ   4u
 #define META_CREATE_WRITE  8u
 
+/* What the calls that add, remove or move names tell about the
+ * directory they changed, read in their own transaction: its change
+ * counter before the call and its attributes after it.  NFSv4 answers
+ * with it as an atomic change_info; the native protocol hands the
+ * attributes to the client, whose kernel asks for them next (it drops a
+ * directory's cached attributes whenever an entry changes).  Every dc
+ * argument may be NULL. */
+struct meta_dirchange {
+    uint64_t before;
+    struct meta_attr after;
+};
+
 /* Creates a regular file or opens an existing one (unless EXCL), and
  * counts it open for session (0: do not count).  *created tells which. */
 int meta_create(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                 const struct meta_mk *mk, uint32_t flags, uint64_t session,
-                struct meta_attr *out, int *created);
+                struct meta_attr *out, int *created,
+                struct meta_dirchange *dc);
 int meta_mknod(struct meta *m, const struct meta_cred *cr, uint64_t parent,
-               const struct meta_mk *mk, struct meta_attr *out);
+               const struct meta_mk *mk, struct meta_attr *out,
+               struct meta_dirchange *dc);
 int meta_mkdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
-               const struct meta_mk *mk, struct meta_attr *out);
+               const struct meta_mk *mk, struct meta_attr *out,
+               struct meta_dirchange *dc);
 int meta_symlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                  const char *name, size_t namelen, const char *target,
-                 struct meta_attr *out);
+                 struct meta_attr *out, struct meta_dirchange *dc);
 /* Copies the target (NUL-terminated) into buf; returns its length. */
 int meta_readlink(struct meta *m, const struct meta_cred *cr, uint64_t ino,
                   char *buf, size_t len);
 int meta_link(struct meta *m, const struct meta_cred *cr, uint64_t ino,
               uint64_t newparent, const char *name, size_t namelen,
-              struct meta_attr *out);
+              struct meta_attr *out, struct meta_dirchange *dc);
 int meta_unlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,
-                const char *name, size_t namelen);
+                const char *name, size_t namelen,
+                struct meta_dirchange *dc);
 int meta_rmdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
-               const char *name, size_t namelen);
+               const char *name, size_t namelen, struct meta_dirchange *dc);
 
 #define META_RENAME_NOREPLACE 1u
 #define META_RENAME_EXCHANGE  2u
+/* dcs: NULL, or two: the source directory's change and the target's
+ * (the same twice when they are one directory). */
 int meta_rename(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                 const char *name, size_t namelen, uint64_t newparent,
-                const char *newname, size_t newnamelen, uint32_t flags);
+                const char *newname, size_t newnamelen, uint32_t flags,
+                struct meta_dirchange *dcs);
 
 /* ---- open files ---- */
 /* Checks access for flags (O_ACCMODE, O_TRUNC), applies O_TRUNC, counts

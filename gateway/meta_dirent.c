@@ -142,6 +142,7 @@ struct name_args {
     size_t len;
     struct meta_attr *out;
     int want_xattrs;                    /* look for META_ATTR_NO_XATTRS */
+    struct meta_dirchange *dc;          /* unlink, rmdir */
 };
 
 static int do_lookup(struct tx *tx, void *arg)
@@ -207,6 +208,7 @@ static int remove_entry(struct tx *tx, struct name_args *a, int isdir)
     struct perm_node pv = inode_perm(tx, &victim);
     if ((rc = perm_may_delete(a->cr, &pd, &pv)))
         return rc;
+    uint64_t before = dir.change;
     if (isdir && !S_ISDIR(victim.mode))
         return -ENOTDIR;
     if (!isdir && S_ISDIR(victim.mode))
@@ -224,9 +226,11 @@ static int remove_entry(struct tx *tx, struct name_args *a, int isdir)
     if ((rc = dirent_del(tx, a->parent, a->name, a->len, d.cookie)) ||
         (rc = inode_changed(tx, &victim, CH_CTIME)) ||
         (rc = inode_settle(tx, &victim)) ||
-        (rc = inode_changed(tx, &dir, CH_CTIME | CH_MTIME)))
+        (rc = inode_changed(tx, &dir, CH_CTIME | CH_MTIME)) ||
+        (rc = inode_put(tx, &dir)))
         return rc;
-    return inode_put(tx, &dir);
+    dirchange_fill(a->dc, before, &dir);
+    return 0;
 }
 
 static int do_unlink(struct tx *tx, void *arg)
@@ -240,18 +244,19 @@ static int do_rmdir(struct tx *tx, void *arg)
 }
 
 int meta_unlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,
-                const char *name, size_t namelen)
+                const char *name, size_t namelen,
+                struct meta_dirchange *dc)
 {
     struct name_args a = { .cr = cr, .parent = parent, .name = name,
-                           .len = namelen };
+                           .len = namelen, .dc = dc };
     return tx_run(m, do_unlink, &a);
 }
 
 int meta_rmdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
-               const char *name, size_t namelen)
+               const char *name, size_t namelen, struct meta_dirchange *dc)
 {
     struct name_args a = { .cr = cr, .parent = parent, .name = name,
-                           .len = namelen };
+                           .len = namelen, .dc = dc };
     return tx_run(m, do_rmdir, &a);
 }
 

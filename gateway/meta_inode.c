@@ -148,6 +148,15 @@ void inode_attr(const struct inode *in, struct meta_attr *out)
     out->flags = 0;
 }
 
+void dirchange_fill(struct meta_dirchange *dc, uint64_t before,
+                    const struct inode *dir)
+{
+    if (!dc)
+        return;
+    dc->before = before;
+    inode_attr(dir, &dc->after);
+}
+
 struct perm_node inode_perm(struct tx *tx, const struct inode *in)
 {
     return (struct perm_node){ .ino = in->ino, .mode = in->mode,
@@ -394,6 +403,7 @@ struct mk_args {
     uint64_t link_ino;                  /* link: the inode to link */
     struct meta_attr *out;
     int *created;
+    struct meta_dirchange *dc;
 };
 
 /* Makes a new inode of the given type and its entry in dir (already read
@@ -471,9 +481,11 @@ static int make_new(struct tx *tx, struct mk_args *a, uint32_t mode)
         return rc < 0 ? rc : -EEXIST;
     if ((S_ISCHR(mode) || S_ISBLK(mode)) && !perm_is_root(a->cr))
         return -EPERM;
+    uint64_t before = dir.change;
     if ((rc = make_entry(tx, a, &dir, mode, &in)))
         return rc;
     inode_attr(&in, a->out);
+    dirchange_fill(a->dc, before, &dir);
     return 0;
 }
 
@@ -490,9 +502,11 @@ static int do_mknod(struct tx *tx, void *arg)
 }
 
 int meta_mknod(struct meta *m, const struct meta_cred *cr, uint64_t parent,
-               const struct meta_mk *mk, struct meta_attr *out)
+               const struct meta_mk *mk, struct meta_attr *out,
+               struct meta_dirchange *dc)
 {
-    struct mk_args a = { .cr = cr, .parent = parent, .mk = mk, .out = out };
+    struct mk_args a = { .cr = cr, .parent = parent, .mk = mk, .out = out,
+                         .dc = dc };
     return tx_run(m, do_mknod, &a);
 }
 
@@ -503,9 +517,11 @@ static int do_mkdir(struct tx *tx, void *arg)
 }
 
 int meta_mkdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
-               const struct meta_mk *mk, struct meta_attr *out)
+               const struct meta_mk *mk, struct meta_attr *out,
+               struct meta_dirchange *dc)
 {
-    struct mk_args a = { .cr = cr, .parent = parent, .mk = mk, .out = out };
+    struct mk_args a = { .cr = cr, .parent = parent, .mk = mk, .out = out,
+                         .dc = dc };
     return tx_run(m, do_mkdir, &a);
 }
 
@@ -516,7 +532,7 @@ static int do_symlink(struct tx *tx, void *arg)
 
 int meta_symlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                  const char *name, size_t namelen, const char *target,
-                 struct meta_attr *out)
+                 struct meta_attr *out, struct meta_dirchange *dc)
 {
     size_t tlen = target ? strnlen(target, META_PATH_MAX + 1) : 0;
     if (tlen == 0)
@@ -526,7 +542,8 @@ int meta_symlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,
     struct meta_mk mk = { .name = name, .namelen = namelen,
                           .mode = S_IFLNK | 0777 };
     struct mk_args a = { .cr = cr, .parent = parent, .mk = &mk,
-                         .target = target, .tlen = tlen, .out = out };
+                         .target = target, .tlen = tlen, .out = out,
+                         .dc = dc };
     return tx_run(m, do_symlink, &a);
 }
 
@@ -573,6 +590,7 @@ static int do_create(struct tx *tx, void *arg)
     int exists = mk_begin(tx, a, &dir, &d), rc;
     if (exists < 0)
         return exists;
+    uint64_t before = dir.change;
     if (a->session && (rc = session_check(tx, a->session)))
         return rc;
     if (exists) {
@@ -591,17 +609,19 @@ static int do_create(struct tx *tx, void *arg)
     if (a->session && (rc = opens_add(tx, in.ino, a->session)))
         return rc;
     inode_attr(&in, a->out);
+    dirchange_fill(a->dc, before, &dir);
     return 0;
 }
 
 int meta_create(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                 const struct meta_mk *mk, uint32_t flags, uint64_t session,
-                struct meta_attr *out, int *created)
+                struct meta_attr *out, int *created,
+                struct meta_dirchange *dc)
 {
     int dummy;
     struct mk_args a = { .cr = cr, .parent = parent, .mk = mk,
                          .flags = flags, .session = session, .out = out,
-                         .created = created ? created : &dummy };
+                         .created = created ? created : &dummy, .dc = dc };
     return tx_run(m, do_create, &a);
 }
 
@@ -663,6 +683,7 @@ static int do_link(struct tx *tx, void *arg)
         return -ENOENT;
     if (in.nlink >= LINK_MAX_COUNT)
         return -EMLINK;
+    uint64_t before = dir.change;
     in.nlink++;
     if ((rc = dirent_add(tx, &dir, a->mk->name, a->mk->namelen, in.ino,
                          in.mode & S_IFMT)) ||
@@ -672,15 +693,16 @@ static int do_link(struct tx *tx, void *arg)
         (rc = inode_put(tx, &in)))
         return rc;
     inode_attr(&in, a->out);
+    dirchange_fill(a->dc, before, &dir);
     return 0;
 }
 
 int meta_link(struct meta *m, const struct meta_cred *cr, uint64_t ino,
               uint64_t newparent, const char *name, size_t namelen,
-              struct meta_attr *out)
+              struct meta_attr *out, struct meta_dirchange *dc)
 {
     struct meta_mk mk = { .name = name, .namelen = namelen };
     struct mk_args a = { .cr = cr, .parent = newparent, .mk = &mk,
-                         .link_ino = ino, .out = out };
+                         .link_ino = ino, .out = out, .dc = dc };
     return tx_run(m, do_link, &a);
 }

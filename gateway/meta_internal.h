@@ -239,6 +239,10 @@ int inode_put_new(struct tx *tx, const struct inode *in, const char *target,
 /* Sets ctime (and mtime) to now and moves the change counter. */
 int inode_changed(struct tx *tx, struct inode *in, unsigned what);
 void inode_attr(const struct inode *in, struct meta_attr *out);
+/* Fills dc (if not NULL) for a directory whose counter was `before` at
+ * the start of the call and which is now *dir. */
+void dirchange_fill(struct meta_dirchange *dc, uint64_t before,
+                    const struct inode *dir);
 /* A time to set: valid how, nanoseconds below a second. */
 int settime_ok(const struct meta_settime *t);
 void settime_apply(struct tx *tx, const struct meta_settime *t,

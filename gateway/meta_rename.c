@@ -16,6 +16,7 @@ struct rename_args {
     const char *n1, *n2;
     size_t l1, l2;
     uint32_t flags;
+    struct meta_dirchange *dcs;         /* NULL or [source, target] */
 };
 
 /* 1 if anc is start or one of its ancestors. */
@@ -155,28 +156,14 @@ static int rename_apply(struct tx *tx, struct rename_args *a,
     return 0;
 }
 
-static int do_rename(struct tx *tx, void *arg)
+/* The rename between the two directories, read and searchable (P2 is P1
+ * when they are one). */
+static int rename_between(struct tx *tx, struct rename_args *a,
+                          struct inode *P1, struct inode *P2)
 {
-    struct rename_args *a = arg;
-    uint32_t known = META_RENAME_NOREPLACE | META_RENAME_EXCHANGE;
-    if ((a->flags & ~known) || (a->flags & known) == known)
-        return -EINVAL;
-    int rc;
-    if ((rc = name_check(a->n1, a->l1, 1)) ||
-        (rc = name_check(a->n2, a->l2, 1)))
-        return rc;
-
-    struct inode P1, P2buf, *P2 = &P1, S, T;
-    if ((rc = dir_open(tx, a->cr, a->p1, PERM_EXEC, &P1, DB_RMW)))
-        return rc;
-    if (a->p2 != a->p1) {
-        P2 = &P2buf;
-        if ((rc = dir_open(tx, a->cr, a->p2, PERM_EXEC, P2, DB_RMW)))
-            return rc;
-        if (P2->vol != P1.vol)
-            return -EXDEV;
-    }
+    struct inode S, T;
     struct dirent_rec d1, d2;
+    int rc;
     if ((rc = dirent_get(tx, a->p1, a->n1, a->l1, &d1, DB_RMW)))
         return rc;
     rc = dirent_get(tx, a->p2, a->n2, a->l2, &d2, DB_RMW);
@@ -192,24 +179,56 @@ static int do_rename(struct tx *tx, void *arg)
         return rc == -ESTALE ? -EIO : rc;
     if (has_t && d2.ino == d1.ino) {
         /* Two names of one inode: nothing to do, once allowed. */
-        struct perm_node pp1 = inode_perm(tx, &P1), pp2 = inode_perm(tx, P2);
+        struct perm_node pp1 = inode_perm(tx, P1), pp2 = inode_perm(tx, P2);
         if ((rc = perm_access(a->cr, &pp1, PERM_WRITE | PERM_EXEC)))
             return rc;
         return perm_access(a->cr, &pp2, PERM_WRITE | PERM_EXEC);
     }
     if (has_t && (rc = inode_get(tx, d2.ino, &T, DB_RMW)))
         return rc == -ESTALE ? -EIO : rc;
-    if ((rc = rename_check(tx, a, &P1, P2, &S, &T, has_t)))
+    if ((rc = rename_check(tx, a, P1, P2, &S, &T, has_t)))
         return rc;
-    return rename_apply(tx, a, &P1, P2, &S, &T, has_t, &d1, &d2);
+    return rename_apply(tx, a, P1, P2, &S, &T, has_t, &d1, &d2);
+}
+
+static int do_rename(struct tx *tx, void *arg)
+{
+    struct rename_args *a = arg;
+    uint32_t known = META_RENAME_NOREPLACE | META_RENAME_EXCHANGE;
+    if ((a->flags & ~known) || (a->flags & known) == known)
+        return -EINVAL;
+    int rc;
+    if ((rc = name_check(a->n1, a->l1, 1)) ||
+        (rc = name_check(a->n2, a->l2, 1)))
+        return rc;
+
+    struct inode P1, P2buf, *P2 = &P1;
+    if ((rc = dir_open(tx, a->cr, a->p1, PERM_EXEC, &P1, DB_RMW)))
+        return rc;
+    if (a->p2 != a->p1) {
+        P2 = &P2buf;
+        if ((rc = dir_open(tx, a->cr, a->p2, PERM_EXEC, P2, DB_RMW)))
+            return rc;
+        if (P2->vol != P1.vol)
+            return -EXDEV;
+    }
+    uint64_t before1 = P1.change, before2 = P2->change;
+    if ((rc = rename_between(tx, a, &P1, P2)))
+        return rc;
+    if (a->dcs) {
+        dirchange_fill(&a->dcs[0], before1, &P1);
+        dirchange_fill(&a->dcs[1], before2, P2);
+    }
+    return 0;
 }
 
 int meta_rename(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                 const char *name, size_t namelen, uint64_t newparent,
-                const char *newname, size_t newnamelen, uint32_t flags)
+                const char *newname, size_t newnamelen, uint32_t flags,
+                struct meta_dirchange *dcs)
 {
     struct rename_args a = { .cr = cr, .p1 = parent, .n1 = name,
                              .l1 = namelen, .p2 = newparent, .n2 = newname,
-                             .l2 = newnamelen, .flags = flags };
+                             .l2 = newnamelen, .flags = flags, .dcs = dcs };
     return tx_run(m, do_rename, &a);
 }

@@ -108,6 +108,27 @@ static enum rpc_verdict status_reply(fx_status_res *res, int rc)
     return RPC_REPLY;
 }
 
+static enum rpc_verdict entry_reply(fx_entry_res *res, int rc,
+                                    const struct meta_attr *at,
+                                    const struct meta_dirchange *dc)
+{
+    res->status = status_of(rc);
+    if (rc >= 0) {
+        attr_out(&res->fx_entry_res_u.ok.attr, at);
+        attr_out(&res->fx_entry_res_u.ok.parent, &dc->after);
+    }
+    return RPC_REPLY;
+}
+
+static enum rpc_verdict remove_reply(fx_remove_res *res, int rc,
+                                     const struct meta_dirchange *dc)
+{
+    res->status = status_of(rc);
+    if (rc >= 0)
+        attr_out(&res->fx_remove_res_u.parent, &dc->after);
+    return RPC_REPLY;
+}
+
 /* ---- sessions ---- */
 
 static enum rpc_verdict fx_null(struct rpc_req *req, void *a, void *r)
@@ -237,6 +258,7 @@ static enum rpc_verdict fx_create(struct rpc_req *req, void *a, void *r)
     fx_create_res *res = r;
     struct meta_mk mk;
     struct meta_attr at = { 0 };
+    struct meta_dirchange dc = { 0 };
     int created = 0;
 
     mk_in(&mk, args);
@@ -245,12 +267,13 @@ static enum rpc_verdict fx_create(struct rpc_req *req, void *a, void *r)
         uint32_t flags = (args->exclusive ? META_CREATE_EXCL : 0) |
                          (args->truncate ? META_CREATE_TRUNC : 0);
         rc = meta_create(meta_of(req), &req->cred, args->parent, &mk, flags,
-                         args->session, &at, &created);
+                         args->session, &at, &created, &dc);
     }
     res->status = status_of(rc);
     if (rc >= 0) {
         attr_out(&res->fx_create_res_u.ok.attr, &at);
         res->fx_create_res_u.ok.created = created != 0;
+        attr_out(&res->fx_create_res_u.ok.parent, &dc.after);
     }
     return RPC_REPLY;
 }
@@ -259,10 +282,11 @@ static enum rpc_verdict fx_mknod(struct rpc_req *req, void *a, void *r)
 {
     struct meta_mk mk;
     struct meta_attr at;
+    struct meta_dirchange dc;
     mk_in(&mk, a);
     int rc = meta_mknod(meta_of(req), &req->cred,
-                        ((fx_create_args *)a)->parent, &mk, &at);
-    return attr_reply(r, rc, &at);
+                        ((fx_create_args *)a)->parent, &mk, &at, &dc);
+    return entry_reply(r, rc, &at, &dc);
 }
 
 static enum rpc_verdict fx_mkdir(struct rpc_req *req, void *a, void *r)
@@ -270,21 +294,24 @@ static enum rpc_verdict fx_mkdir(struct rpc_req *req, void *a, void *r)
     fx_create_args *args = a;
     struct meta_mk mk;
     struct meta_attr at = { 0 };
+    struct meta_dirchange dc;
     mk_in(&mk, args);
     int rc = mode_of_type(args->mode, S_IFDIR, &mk.mode);
     if (rc == 0)
-        rc = meta_mkdir(meta_of(req), &req->cred, args->parent, &mk, &at);
-    return attr_reply(r, rc, &at);
+        rc = meta_mkdir(meta_of(req), &req->cred, args->parent, &mk, &at,
+                        &dc);
+    return entry_reply(r, rc, &at, &dc);
 }
 
 static enum rpc_verdict fx_symlink(struct rpc_req *req, void *a, void *r)
 {
     fx_symlink_args *args = a;
     struct meta_attr at;
+    struct meta_dirchange dc;
     int rc = meta_symlink(meta_of(req), &req->cred, args->parent,
                           NAME(args->name), args->name.fx_name_len,
-                          args->target, &at);
-    return attr_reply(r, rc, &at);
+                          args->target, &at, &dc);
+    return entry_reply(r, rc, &at, &dc);
 }
 
 static enum rpc_verdict fx_readlink(struct rpc_req *req, void *a, void *r)
@@ -308,43 +335,53 @@ static enum rpc_verdict fx_link(struct rpc_req *req, void *a, void *r)
 {
     fx_link_args *args = a;
     struct meta_attr at;
+    struct meta_dirchange dc;
     int rc = meta_link(meta_of(req), &req->cred, args->ino, args->newparent,
                        NAME(args->newname), args->newname.fx_name_len,
-                       &at);
-    return attr_reply(r, rc, &at);
+                       &at, &dc);
+    return entry_reply(r, rc, &at, &dc);
 }
 
 static enum rpc_verdict fx_unlink(struct rpc_req *req, void *a, void *r)
 {
     fx_unlink_args *args = a;
-    return status_reply(r, meta_unlink(meta_of(req), &req->cred, args->parent,
-                                       NAME(args->name),
-                                       args->name.fx_name_len));
+    struct meta_dirchange dc;
+    int rc = meta_unlink(meta_of(req), &req->cred, args->parent,
+                         NAME(args->name), args->name.fx_name_len, &dc);
+    return remove_reply(r, rc, &dc);
 }
 
 static enum rpc_verdict fx_rmdir(struct rpc_req *req, void *a, void *r)
 {
     fx_unlink_args *args = a;
-    return status_reply(r, meta_rmdir(meta_of(req), &req->cred, args->parent,
-                                      NAME(args->name),
-                                      args->name.fx_name_len));
+    struct meta_dirchange dc;
+    int rc = meta_rmdir(meta_of(req), &req->cred, args->parent,
+                        NAME(args->name), args->name.fx_name_len, &dc);
+    return remove_reply(r, rc, &dc);
 }
 
 static enum rpc_verdict fx_rename(struct rpc_req *req, void *a, void *r)
 {
     fx_rename_args *args = a;
+    fx_rename_res *res = r;
     const uint32_t known = FX_RENAME_NOREPLACE | FX_RENAME_EXCHANGE;
-    if ((args->flags & ~known) || args->flags == known)
-        return status_reply(r, -EINVAL);
-    uint32_t flags =
-        ((args->flags & FX_RENAME_NOREPLACE) ? META_RENAME_NOREPLACE : 0) |
-        ((args->flags & FX_RENAME_EXCHANGE) ? META_RENAME_EXCHANGE : 0);
-    return status_reply(r, meta_rename(meta_of(req), &req->cred, args->parent,
-                                       NAME(args->name),
-                                       args->name.fx_name_len,
-                                       args->newparent,
-                                       NAME(args->newname),
-                                       args->newname.fx_name_len, flags));
+    struct meta_dirchange dcs[2];
+    int rc = -EINVAL;
+    if (!(args->flags & ~known) && args->flags != known) {
+        uint32_t flags =
+            ((args->flags & FX_RENAME_NOREPLACE) ? META_RENAME_NOREPLACE : 0) |
+            ((args->flags & FX_RENAME_EXCHANGE) ? META_RENAME_EXCHANGE : 0);
+        rc = meta_rename(meta_of(req), &req->cred, args->parent,
+                         NAME(args->name), args->name.fx_name_len,
+                         args->newparent, NAME(args->newname),
+                         args->newname.fx_name_len, flags, dcs);
+    }
+    res->status = status_of(rc);
+    if (rc >= 0) {
+        attr_out(&res->fx_rename_res_u.ok.from_parent, &dcs[0].after);
+        attr_out(&res->fx_rename_res_u.ok.to_parent, &dcs[1].after);
+    }
+    return RPC_REPLY;
 }
 
 /* ---- open files ---- */
@@ -604,15 +641,15 @@ static const struct rpc_proc native_procs[] = {
     PROC(FXPROC_GETATTR, "GETATTR", fx_getattr_args, fx_attr_res, fx_getattr),
     PROC(FXPROC_SETATTR, "SETATTR", fx_setattr_args, fx_attr_res, fx_setattr),
     PROC(FXPROC_CREATE, "CREATE", fx_create_args, fx_create_res, fx_create),
-    PROC(FXPROC_MKNOD, "MKNOD", fx_create_args, fx_attr_res, fx_mknod),
-    PROC(FXPROC_MKDIR, "MKDIR", fx_create_args, fx_attr_res, fx_mkdir),
-    PROC(FXPROC_SYMLINK, "SYMLINK", fx_symlink_args, fx_attr_res, fx_symlink),
+    PROC(FXPROC_MKNOD, "MKNOD", fx_create_args, fx_entry_res, fx_mknod),
+    PROC(FXPROC_MKDIR, "MKDIR", fx_create_args, fx_entry_res, fx_mkdir),
+    PROC(FXPROC_SYMLINK, "SYMLINK", fx_symlink_args, fx_entry_res, fx_symlink),
     PROC(FXPROC_READLINK, "READLINK", fx_getattr_args, fx_readlink_res,
          fx_readlink),
-    PROC(FXPROC_LINK, "LINK", fx_link_args, fx_attr_res, fx_link),
-    PROC(FXPROC_UNLINK, "UNLINK", fx_unlink_args, fx_status_res, fx_unlink),
-    PROC(FXPROC_RMDIR, "RMDIR", fx_unlink_args, fx_status_res, fx_rmdir),
-    PROC(FXPROC_RENAME, "RENAME", fx_rename_args, fx_status_res, fx_rename),
+    PROC(FXPROC_LINK, "LINK", fx_link_args, fx_entry_res, fx_link),
+    PROC(FXPROC_UNLINK, "UNLINK", fx_unlink_args, fx_remove_res, fx_unlink),
+    PROC(FXPROC_RMDIR, "RMDIR", fx_unlink_args, fx_remove_res, fx_rmdir),
+    PROC(FXPROC_RENAME, "RENAME", fx_rename_args, fx_rename_res, fx_rename),
     PROC(FXPROC_READDIR, "READDIR", fx_readdir_args, fx_readdir_res,
          fx_readdir),
     PROC(FXPROC_READDIRPLUS, "READDIRPLUS", fx_readdir_args, fx_readdir_res,

@@ -468,12 +468,25 @@ nfsstat4 nfs4_cur_file(struct nfs4_cctx *c, struct meta_attr *out)
     return S_ISLNK(out->mode) ? NFS4ERR_SYMLINK : NFS4ERR_INVAL;
 }
 
-void nfs4_cinfo(change_info4 *ci, const struct meta_attr *before,
-                const struct meta_attr *after)
+void nfs4_cinfo(struct nfs4_server *s, change_info4 *ci,
+                const struct meta_dirchange *dc, struct meta_attr *after)
 {
-    ci->atomic = FALSE;
-    ci->before = before->change;
-    ci->after = after->change;
+    struct meta_attr b = dc->after, a = dc->after;
+    b.change = dc->before;
+    nfs4_fix_attr(s, &b);
+    nfs4_fix_attr(s, &a);
+    ci->atomic = TRUE;
+    ci->before = b.change;
+    ci->after = a.change;
+    if (after)
+        *after = a;
+}
+
+void nfs4_cinfo_same(change_info4 *ci, const struct meta_attr *dir)
+{
+    ci->atomic = TRUE;
+    ci->before = dir->change;
+    ci->after = dir->change;
 }
 
 /* ---- the walker ---- */

@@ -130,8 +130,14 @@ nfsstat4 nfs4_cur_file(struct nfs4_cctx *c, struct meta_attr *out);
  * attribute becomes (core change << 16) + writes buffered since, which
  * moves on each WRITE and stays monotonic when the buffer is committed. */
 void nfs4_fix_attr(struct nfs4_server *s, struct meta_attr *a);
-void nfs4_cinfo(change_info4 *ci, const struct meta_attr *before,
-                const struct meta_attr *after);
+/* The change_info4 of a change the core reported (both counters read in
+ * its transaction, so atomic); *after, if not NULL, gets the directory's
+ * attributes as clients see them. */
+void nfs4_cinfo(struct nfs4_server *s, change_info4 *ci,
+                const struct meta_dirchange *dc, struct meta_attr *after);
+/* The change_info4 of a directory an operation left as it was (dir: its
+ * attributes from nfs4_fh_attr or nfs4_cur_dir). */
+void nfs4_cinfo_same(change_info4 *ci, const struct meta_attr *dir);
 
 /* ---- attributes (nfs4_attr.c) ---- */
 /* Everything an encoder may need about one object. */

@@ -44,6 +44,7 @@ struct op_open {
     struct nfs4_owner *ow;
     struct nfs4_fh dirfh;
     struct meta_attr dir_before;
+    struct meta_dirchange dir_change;   /* when created */
     struct nfs4_sattr sa;
     int have_sa;
     uint64_t attrset;                   /* bits of what creating set */
@@ -224,7 +225,8 @@ static nfsstat4 open_create(struct op_open *o, uint64_t session)
                           .sa = create_attrs(o, &sa) };
     for (int tries = 0; tries < 3; tries++) {
         int rc = meta_create(m, &c->cred, o->dirfh.ino, &mk,
-                             META_CREATE_EXCL, session, &o->attr, NULL);
+                             META_CREATE_EXCL, session, &o->attr, NULL,
+                             &o->dir_change);
         if (rc == 0) {
             o->created = 1;
             nfsstat4 st = created_attrs(o);
@@ -340,10 +342,6 @@ static nfsstat4 open_reply(struct op_open *o, struct nfs4_stid *sd,
                            OPEN4resok *ok)
 {
     struct nfs4_cctx *c = o->c;
-    struct meta_attr after = o->dir_before;
-    if (o->args->claim.claim == CLAIM_NULL &&
-        nfs4_fh_attr(c, &o->dirfh, &after) != NFS4_OK)
-        after = o->dir_before;
     if (o->attrset) {
         ok->attrset.bitmap4_val = calloc(2, sizeof(uint32_t));
         if (!ok->attrset.bitmap4_val)
@@ -353,7 +351,10 @@ static nfsstat4 open_reply(struct op_open *o, struct nfs4_stid *sd,
         ok->attrset.bitmap4_val[1] = (uint32_t)(o->attrset >> 32);
     }
     nfs4_stid_wire(c->srv->state, sd, &ok->stateid);
-    nfs4_cinfo(&ok->cinfo, &o->dir_before, &after);
+    if (o->created)
+        nfs4_cinfo(c->srv, &ok->cinfo, &o->dir_change, NULL);
+    else
+        nfs4_cinfo_same(&ok->cinfo, &o->dir_before);
     ok->rflags = OPEN4_RESULT_LOCKTYPE_POSIX |
                  (o->ow->confirmed ? 0 : OPEN4_RESULT_CONFIRM);
     ok->delegation.delegation_type = OPEN_DELEGATE_NONE;

@@ -148,7 +148,8 @@ nfsstat4 nfs4_op_setattr(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 /* ---- CREATE ---- */
 
 static nfsstat4 create_obj(struct nfs4_cctx *c, const CREATE4args *args,
-                           const struct nfs4_sattr *sa, struct meta_attr *out)
+                           const struct nfs4_sattr *sa, struct meta_attr *out,
+                           struct meta_dirchange *dc)
 {
     const component4 *name = &args->objname;
     struct meta_mk mk = { .name = name->utf8string_val,
@@ -161,7 +162,7 @@ static nfsstat4 create_obj(struct nfs4_cctx *c, const CREATE4args *args,
     switch (args->objtype.type) {
     case NF4DIR:
         mk.mode = S_IFDIR | ((sa->sa.valid & META_SET_MODE) ? perm : 0777);
-        rc = meta_mkdir(m, &c->cred, dir, &mk, out);
+        rc = meta_mkdir(m, &c->cred, dir, &mk, out, dc);
         break;
     case NF4LNK: {
         const linktext4 *t = &args->objtype.createtype4_u.linkdata;
@@ -176,7 +177,8 @@ static nfsstat4 create_obj(struct nfs4_cctx *c, const CREATE4args *args,
             return NFS4ERR_RESOURCE;
         memcpy(target, t->utf8string_val, t->utf8string_len);
         target[t->utf8string_len] = '\0';
-        rc = meta_symlink(m, &c->cred, dir, mk.name, mk.namelen, target, out);
+        rc = meta_symlink(m, &c->cred, dir, mk.name, mk.namelen, target, out,
+                          dc);
         free(target);
         break;
     }
@@ -186,14 +188,14 @@ static nfsstat4 create_obj(struct nfs4_cctx *c, const CREATE4args *args,
         mk.mode = (args->objtype.type == NF4BLK ? S_IFBLK : S_IFCHR) |
                   ((sa->sa.valid & META_SET_MODE) ? perm : 0644);
         mk.rdev = makedev(d->specdata1, d->specdata2);
-        rc = meta_mknod(m, &c->cred, dir, &mk, out);
+        rc = meta_mknod(m, &c->cred, dir, &mk, out, dc);
         break;
     }
     case NF4SOCK:
     case NF4FIFO:
         mk.mode = (args->objtype.type == NF4SOCK ? S_IFSOCK : S_IFIFO) |
                   ((sa->sa.valid & META_SET_MODE) ? perm : 0644);
-        rc = meta_mknod(m, &c->cred, dir, &mk, out);
+        rc = meta_mknod(m, &c->cred, dir, &mk, out, dc);
         break;
     default:
         return NFS4ERR_BADTYPE;         /* regular files come by OPEN */
@@ -205,8 +207,9 @@ nfsstat4 nfs4_op_create(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     CREATE4args *args = &a->nfs_argop4_u.opcreate;
     CREATE4resok *ok = &r->nfs_resop4_u.opcreate.CREATE4res_u.resok4;
-    struct meta_attr before, after, obj;
-    nfsstat4 st = nfs4_cur_dir(c, &before);
+    struct meta_attr dir, obj;
+    struct meta_dirchange dc;
+    nfsstat4 st = nfs4_cur_dir(c, &dir);
     if (st != NFS4_OK)
         return st;
     if (c->cur.kind == NFS4_FH_ROOT)
@@ -216,7 +219,7 @@ nfsstat4 nfs4_op_create(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     struct nfs4_sattr sa;
     if ((st = nfs4_sattr_decode(&args->createattrs, &sa)) != NFS4_OK)
         return st;
-    st = create_obj(c, args, &sa, &obj);
+    st = create_obj(c, args, &sa, &obj, &dc);
     if (st == NFS4_OK) {
         /* What mkdir/mknod do not take: owner, group, times, ACL. */
         struct nfs4_fh fh = { .kind = NFS4_FH_INODE, .vol = c->cur.vol,
@@ -227,15 +230,12 @@ nfsstat4 nfs4_op_create(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
             rest.has_acl)
             st = apply_sattr(c, &fh, &rest);
         nfs4_fix_attr(c->srv, &obj);
-        nfsstat4 st2 = nfs4_fh_attr(c, &c->cur, &after);
-        if (st == NFS4_OK && st2 == NFS4_OK) {
-            nfs4_cinfo(&ok->cinfo, &before, &after);
+        if (st == NFS4_OK) {
+            nfs4_cinfo(c->srv, &ok->cinfo, &dc, NULL);
             if (nfs4_bitmap_copy(&sa.set, &ok->attrset) < 0)
                 st = NFS4ERR_RESOURCE;
             else
                 nfs4_set_cur(c, &fh, NULL);
-        } else if (st == NFS4_OK) {
-            st = st2;
         }
     }
     nfs4_sattr_free(&sa);
@@ -247,14 +247,11 @@ nfsstat4 nfs4_op_create(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 /* The end of a change to the current directory (LINK, REMOVE): its new
  * attributes become current, and the change_info spans the change. */
 static nfsstat4 dir_changed(struct nfs4_cctx *c,
-                            const struct meta_attr *before, change_info4 *ci)
+                            const struct meta_dirchange *dc, change_info4 *ci)
 {
     struct meta_attr after;
-    nfsstat4 st = nfs4_fh_attr(c, &c->cur, &after);
-    if (st != NFS4_OK)
-        return st;
+    nfs4_cinfo(c->srv, ci, dc, &after);
     nfs4_set_cur(c, &c->cur, &after);
-    nfs4_cinfo(ci, before, &after);
     return NFS4_OK;
 }
 
@@ -262,10 +259,11 @@ nfsstat4 nfs4_op_link(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     const component4 *name = &a->nfs_argop4_u.oplink.newname;
     LINK4resok *ok = &r->nfs_resop4_u.oplink.LINK4res_u.resok4;
-    struct meta_attr before, src;
+    struct meta_attr dir, src;
+    struct meta_dirchange dc;
     if (!c->has_saved)
         return NFS4ERR_NOFILEHANDLE;
-    nfsstat4 st = nfs4_cur_dir(c, &before);
+    nfsstat4 st = nfs4_cur_dir(c, &dir);
     if (st != NFS4_OK)
         return st;
     if (c->cur.kind == NFS4_FH_ROOT || c->saved.kind == NFS4_FH_ROOT)
@@ -279,18 +277,20 @@ nfsstat4 nfs4_op_link(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     if (c->saved.vol != c->cur.vol)
         return NFS4ERR_XDEV;
     int rc = meta_link(c->srv->meta, &c->cred, c->saved.ino, c->cur.ino,
-                       name->utf8string_val, name->utf8string_len, &src);
+                       name->utf8string_val, name->utf8string_len, &src,
+                       &dc);
     if (rc < 0)
         return nfs4_errno(rc);
-    return dir_changed(c, &before, &ok->cinfo);
+    return dir_changed(c, &dc, &ok->cinfo);
 }
 
 nfsstat4 nfs4_op_remove(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     const component4 *name = &a->nfs_argop4_u.opremove.target;
     REMOVE4resok *ok = &r->nfs_resop4_u.opremove.REMOVE4res_u.resok4;
-    struct meta_attr before, victim;
-    nfsstat4 st = nfs4_cur_dir(c, &before);
+    struct meta_attr dir, victim;
+    struct meta_dirchange dc;
+    nfsstat4 st = nfs4_cur_dir(c, &dir);
     if (st != NFS4_OK)
         return st;
     if (c->cur.kind == NFS4_FH_ROOT)
@@ -302,27 +302,28 @@ nfsstat4 nfs4_op_remove(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     size_t len = name->utf8string_len;
     int rc = meta_lookup(m, &c->cred, c->cur.ino, nm, len, &victim);
     if (rc == 0 && S_ISDIR(victim.mode))
-        rc = meta_rmdir(m, &c->cred, c->cur.ino, nm, len);
+        rc = meta_rmdir(m, &c->cred, c->cur.ino, nm, len, &dc);
     else if (rc == 0)
-        rc = meta_unlink(m, &c->cred, c->cur.ino, nm, len);
+        rc = meta_unlink(m, &c->cred, c->cur.ino, nm, len, &dc);
     if (rc < 0)
         return nfs4_errno(rc);
-    return dir_changed(c, &before, &ok->cinfo);
+    return dir_changed(c, &dc, &ok->cinfo);
 }
 
 nfsstat4 nfs4_op_rename(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     RENAME4args *args = &a->nfs_argop4_u.oprename;
     RENAME4resok *ok = &r->nfs_resop4_u.oprename.RENAME4res_u.resok4;
-    struct meta_attr sb, sa, tb, ta;
+    struct meta_attr sdir, tdir, after;
+    struct meta_dirchange dcs[2];
     if (!c->has_saved)
         return NFS4ERR_NOFILEHANDLE;
-    nfsstat4 st = nfs4_cur_dir(c, &tb);
+    nfsstat4 st = nfs4_cur_dir(c, &tdir);
     if (st != NFS4_OK)
         return st;
-    if ((st = nfs4_fh_attr(c, &c->saved, &sb)) != NFS4_OK)
+    if ((st = nfs4_fh_attr(c, &c->saved, &sdir)) != NFS4_OK)
         return st;
-    if (!S_ISDIR(sb.mode))
+    if (!S_ISDIR(sdir.mode))
         return NFS4ERR_NOTDIR;
     if (c->cur.kind == NFS4_FH_ROOT || c->saved.kind == NFS4_FH_ROOT)
         return NFS4ERR_ROFS;
@@ -335,15 +336,12 @@ nfsstat4 nfs4_op_rename(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
                          args->oldname.utf8string_val,
                          args->oldname.utf8string_len, c->cur.ino,
                          args->newname.utf8string_val,
-                         args->newname.utf8string_len, 0);
+                         args->newname.utf8string_len, 0, dcs);
     if (rc < 0)
         return nfs4_errno(rc);
-    if ((st = nfs4_fh_attr(c, &c->saved, &sa)) != NFS4_OK ||
-        (st = nfs4_fh_attr(c, &c->cur, &ta)) != NFS4_OK)
-        return st;
-    nfs4_set_cur(c, &c->cur, &ta);
-    nfs4_cinfo(&ok->source_cinfo, &sb, &sa);
-    nfs4_cinfo(&ok->target_cinfo, &tb, &ta);
+    nfs4_cinfo(c->srv, &ok->source_cinfo, &dcs[0], NULL);
+    nfs4_cinfo(c->srv, &ok->target_cinfo, &dcs[1], &after);
+    nfs4_set_cur(c, &c->cur, &after);
     return NFS4_OK;
 }
 

@@ -106,6 +106,16 @@ static int attr_result(fx_attr_res *r, fx_attr *out)
     return r->status;
 }
 
+static int entry_result(struct gw *g, fx_entry_res *r, fx_attr *out)
+{
+    if (r->status == 0) {
+        if (out)
+            *out = r->fx_entry_res_u.ok.attr;
+        g->dir_after[0] = r->fx_entry_res_u.ok.parent;
+    }
+    return r->status;
+}
+
 int gw_lookup_n(struct gw *g, uint64_t parent, const char *name, size_t len,
                 fx_attr *out)
 {
@@ -178,6 +188,7 @@ int gw_create(struct gw *g, uint64_t parent, const char *name, uint32_t mode,
             *out = r.fx_create_res_u.ok.attr;
         if (created)
             *created = r.fx_create_res_u.ok.created;
+        g->dir_after[0] = r.fx_create_res_u.ok.parent;
     }
     return r.status;
 }
@@ -187,7 +198,7 @@ static int mk_common(struct gw *g, uint32_t proc, uint64_t parent,
                      uint64_t rdev, fx_attr *out)
 {
     fx_create_args a;
-    fx_attr_res r;
+    fx_entry_res r;
     memset(&a, 0, sizeof(a));
     memset(&r, 0, sizeof(r));
     a.parent = parent;
@@ -195,8 +206,8 @@ static int mk_common(struct gw *g, uint32_t proc, uint64_t parent,
     a.mode = mode;
     a.umask = 022;
     a.rdev = rdev;
-    CALL(proc, fx_create_args, &a, fx_attr_res, &r);
-    return attr_result(&r, out);
+    CALL(proc, fx_create_args, &a, fx_entry_res, &r);
+    return entry_result(g, &r, out);
 }
 
 int gw_mknod(struct gw *g, uint64_t parent, const char *name, uint32_t mode,
@@ -222,10 +233,10 @@ int gw_symlink(struct gw *g, uint64_t parent, const char *name,
                const char *target, fx_attr *out)
 {
     fx_symlink_args a = { parent, name_of(name, strlen(name)), (char *)target };
-    fx_attr_res r;
+    fx_entry_res r;
     memset(&r, 0, sizeof(r));
-    CALL(FXPROC_SYMLINK, fx_symlink_args, &a, fx_attr_res, &r);
-    return attr_result(&r, out);
+    CALL(FXPROC_SYMLINK, fx_symlink_args, &a, fx_entry_res, &r);
+    return entry_result(g, &r, out);
 }
 
 int gw_readlink(struct gw *g, uint64_t ino, char *target)
@@ -245,25 +256,31 @@ int gw_link(struct gw *g, uint64_t ino, uint64_t newparent, const char *name,
             fx_attr *out)
 {
     fx_link_args a = { ino, newparent, name_of(name, strlen(name)) };
-    fx_attr_res r;
+    fx_entry_res r;
     memset(&r, 0, sizeof(r));
-    CALL(FXPROC_LINK, fx_link_args, &a, fx_attr_res, &r);
-    return attr_result(&r, out);
+    CALL(FXPROC_LINK, fx_link_args, &a, fx_entry_res, &r);
+    return entry_result(g, &r, out);
 }
 
 int gw_unlink(struct gw *g, uint64_t parent, const char *name)
 {
     fx_unlink_args a = { parent, name_of(name, strlen(name)) };
-    fx_status_res r = { 0 };
-    CALL(FXPROC_UNLINK, fx_unlink_args, &a, fx_status_res, &r);
+    fx_remove_res r;
+    memset(&r, 0, sizeof(r));
+    CALL(FXPROC_UNLINK, fx_unlink_args, &a, fx_remove_res, &r);
+    if (r.status == 0)
+        g->dir_after[0] = r.fx_remove_res_u.parent;
     return r.status;
 }
 
 int gw_rmdir(struct gw *g, uint64_t parent, const char *name)
 {
     fx_unlink_args a = { parent, name_of(name, strlen(name)) };
-    fx_status_res r = { 0 };
-    CALL(FXPROC_RMDIR, fx_unlink_args, &a, fx_status_res, &r);
+    fx_remove_res r;
+    memset(&r, 0, sizeof(r));
+    CALL(FXPROC_RMDIR, fx_unlink_args, &a, fx_remove_res, &r);
+    if (r.status == 0)
+        g->dir_after[0] = r.fx_remove_res_u.parent;
     return r.status;
 }
 
@@ -272,8 +289,13 @@ int gw_rename(struct gw *g, uint64_t parent, const char *name,
 {
     fx_rename_args a = { parent, name_of(name, strlen(name)), newparent,
                          name_of(newname, strlen(newname)), flags };
-    fx_status_res r = { 0 };
-    CALL(FXPROC_RENAME, fx_rename_args, &a, fx_status_res, &r);
+    fx_rename_res r;
+    memset(&r, 0, sizeof(r));
+    CALL(FXPROC_RENAME, fx_rename_args, &a, fx_rename_res, &r);
+    if (r.status == 0) {
+        g->dir_after[0] = r.fx_rename_res_u.ok.from_parent;
+        g->dir_after[1] = r.fx_rename_res_u.ok.to_parent;
+    }
     return r.status;
 }
 

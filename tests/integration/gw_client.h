@@ -23,6 +23,10 @@ struct gw {
     CLIENT *cl;
     uint64_t session, root;
     uint32_t block_size, lease;
+    /* The directories the last successful call that added, removed or
+     * moved a name answered with: [0] the (source) directory, [1] the
+     * target of a RENAME. */
+    fx_attr dir_after[2];
 };
 
 /* Connects as uid/gid (AUTH_SYS) and MOUNTs the default volume. */

@@ -257,6 +257,21 @@ static void test_no_xattrs_flag(struct gw *g, uint64_t top)
     CHECK_EQ(c.flags, 0);
 }
 
+/* The directory attributes the last name-changing call answered with
+ * (g->dir_after[which]) are those GETATTR gives now. */
+static void check_dir_after(struct gw *g, int which, uint64_t dir)
+{
+    fx_attr now;
+    const fx_attr *got = &g->dir_after[which];
+    CHECK_OK(gw_getattr(g, dir, &now));
+    CHECK_EQ(got->ino, dir);
+    CHECK_EQ(got->change, now.change);
+    CHECK_EQ(got->nlink, now.nlink);
+    CHECK_EQ(got->mode, now.mode);
+    CHECK_EQ(time_cmp(&got->mtime, &now.mtime), 0);
+    CHECK_EQ(time_cmp(&got->ctime, &now.ctime), 0);
+}
+
 static void test_special_files(struct gw *g, uint64_t top)
 {
     fx_attr a;
@@ -270,6 +285,7 @@ static void test_special_files(struct gw *g, uint64_t top)
     CHECK_EQ(a.mode, S_IFCHR | 0644);
     CHECK_EQ(a.rdev, makedev(1, 3));
     CHECK_OK(gw_mknod(g, top, "sda1", S_IFBLK | 0660, makedev(8, 1), &a));
+    check_dir_after(g, 0, top);
     CHECK_EQ(a.mode, S_IFBLK | 0640);
     CHECK_EQ(a.rdev, makedev(8, 1));
     CHECK_OK(gw_lookup(g, top, "sda1", &a));
@@ -278,6 +294,7 @@ static void test_special_files(struct gw *g, uint64_t top)
 
     const char *t = "../some/where/else";
     CHECK_OK(gw_symlink(g, top, "link", t, &a));
+    check_dir_after(g, 0, top);
     CHECK_EQ(a.mode & S_IFMT, S_IFLNK);
     CHECK_EQ(a.size, strlen(t));
     CHECK_OK(gw_readlink(g, a.ino, target));
@@ -296,6 +313,7 @@ static void test_link_unlink(struct gw *g, uint64_t top)
     CHECK_OK(gw_getattr(g, ino, &f));
     pause_tick();
     CHECK_OK(gw_link(g, ino, sub, "hard", &h));
+    check_dir_after(g, 0, sub);
     CHECK_EQ(h.ino, ino);
     CHECK_EQ(h.nlink, 2);
     CHECK_TIME_ADVANCED(h.ctime, f.ctime);
@@ -308,6 +326,7 @@ static void test_link_unlink(struct gw *g, uint64_t top)
     CHECK_OK(gw_getattr(g, sub, &d0));
     pause_tick();
     CHECK_OK(gw_unlink(g, sub, "hard"));
+    check_dir_after(g, 0, sub);
     CHECK_OK(gw_getattr(g, ino, &f2));
     CHECK_EQ(f2.nlink, 1);
     CHECK_OK(gw_getattr(g, sub, &d1));
@@ -318,7 +337,9 @@ static void test_link_unlink(struct gw *g, uint64_t top)
 
     /* Directories: rmdir rules and nlink. */
     uint64_t d = mkdir_ok(g, sub, "dir");
+    check_dir_after(g, 0, sub);
     create_ok(g, d, "inside");
+    check_dir_after(g, 0, d);
     CHECK_EQ(gw_rmdir(g, sub, "dir"), ENOTEMPTY);
     CHECK_EQ(gw_unlink(g, sub, "dir"), EISDIR);
     CHECK_OK(gw_getattr(g, sub, &d0));
@@ -326,6 +347,7 @@ static void test_link_unlink(struct gw *g, uint64_t top)
     CHECK_EQ(gw_rmdir(g, d, "inside"), ENOTDIR);
     CHECK_OK(gw_unlink(g, d, "inside"));
     CHECK_OK(gw_rmdir(g, sub, "dir"));
+    check_dir_after(g, 0, sub);
     CHECK_OK(gw_getattr(g, sub, &d1));
     CHECK_EQ(d1.nlink, 2);
     CHECK_EQ(gw_getattr(g, d, NULL), ESTALE);
@@ -349,6 +371,8 @@ static void test_rename(struct gw *g, uint64_t top)
     uint64_t fb = create_ok(g, d, "b");
 
     CHECK_OK(gw_rename(g, d, "a", d, "a2", 0));
+    check_dir_after(g, 0, d);
+    check_dir_after(g, 1, d);
     CHECK_EQ(gw_lookup(g, d, "a", NULL), ENOENT);
     CHECK_OK(gw_lookup(g, d, "a2", &a));
     CHECK_EQ(a.ino, fa);
@@ -373,6 +397,10 @@ static void test_rename(struct gw *g, uint64_t top)
     /* Across directories, with the directory link counts. */
     uint64_t sd = mkdir_ok(g, d, "subdir");
     CHECK_OK(gw_rename(g, d, "subdir", d2, "moved", 0));
+    check_dir_after(g, 0, d);
+    check_dir_after(g, 1, d2);
+    CHECK_EQ(g->dir_after[0].nlink, 2);
+    CHECK_EQ(g->dir_after[1].nlink, 3);
     CHECK_OK(gw_getattr(g, d, &a));
     CHECK_EQ(a.nlink, 2);
     CHECK_OK(gw_getattr(g, d2, &a));

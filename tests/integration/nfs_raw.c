@@ -1175,12 +1175,21 @@ static void test_namespace(struct conn *c)
     add(&b, OP_READLINK);
     st = runx(c, &ROOT, &b, &res);
     check(st == NFS4_OK, "CREATE a symlink and READLINK it: %d", (int)st);
+    /* The directory's change_info, read in the change's own transaction
+     * (RFC 7530 3.3.5: atomic), carries on to the next change there. */
+    change_info4 made = { 0 };
     if (st == NFS4_OK) {
         linktext4 *l = &res.resarray.resarray_val[3].nfs_resop4_u.opreadlink
                             .READLINK4res_u.resok4.link;
         check(l->utf8string_len == 9 &&
                   memcmp(l->utf8string_val, "../target", 9) == 0,
               "READLINK gives the target");
+        made = res.resarray.resarray_val[2].nfs_resop4_u.opcreate
+                   .CREATE4res_u.resok4.cinfo;
+        check(made.atomic && made.after > made.before,
+              "CREATE: atomic change_info that moved (%d, %llu -> %llu)",
+              (int)made.atomic, (unsigned long long)made.before,
+              (unsigned long long)made.after);
     }
     if ((int)st != -1)
         res_free(&res);
@@ -1202,8 +1211,20 @@ static void test_namespace(struct conn *c)
     RENAME4args *rn = &add(&b, OP_RENAME)->nfs_argop4_u.oprename;
     set_name(&rn->oldname, "link");
     set_name(&rn->newname, "link2");
-    st = runx(c, &ROOT, &b, NULL);
+    st = runx(c, &ROOT, &b, &res);
     check(st == NFS4_OK, "RENAME across directories: %d", (int)st);
+    if (st == NFS4_OK) {
+        RENAME4resok *ok = &res.resarray.resarray_val[4].nfs_resop4_u
+                                .oprename.RENAME4res_u.resok4;
+        check(ok->source_cinfo.atomic && ok->target_cinfo.atomic &&
+                  ok->source_cinfo.before == made.after &&
+                  ok->source_cinfo.after > made.after &&
+                  ok->target_cinfo.after > ok->target_cinfo.before,
+              "RENAME: atomic change_info for both directories, the "
+              "source's starting where CREATE's ended");
+    }
+    if ((int)st != -1)
+        res_free(&res);
     b.n = 0;
     op_putfh(&b, &root);
     op_remove(&b, rawdir);

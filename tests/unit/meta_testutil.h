@@ -87,7 +87,7 @@ static __attribute__((unused)) int tu_create(const struct meta_cred *cr,
     struct meta_attr a;
     int created;
     return meta_create(tu_m, cr, parent, &mk, META_CREATE_EXCL, 0,
-                       out ? out : &a, &created);
+                       out ? out : &a, &created, NULL);
 }
 
 static __attribute__((unused)) int tu_mkdir(const struct meta_cred *cr,
@@ -97,7 +97,7 @@ static __attribute__((unused)) int tu_mkdir(const struct meta_cred *cr,
 {
     struct meta_mk mk = { name, strlen(name), mode, 0, 0, NULL };
     struct meta_attr a;
-    return meta_mkdir(tu_m, cr, parent, &mk, out ? out : &a);
+    return meta_mkdir(tu_m, cr, parent, &mk, out ? out : &a, NULL);
 }
 
 /* Inode of parent/name as root, or 0. */
@@ -120,7 +120,8 @@ static __attribute__((unused)) struct meta_attr tu_attr(uint64_t ino)
 static __attribute__((unused)) int tu_unlink(uint64_t parent,
                                              const char *name)
 {
-    return meta_unlink(tu_m, &tu_rootcred, parent, name, strlen(name));
+    return meta_unlink(tu_m, &tu_rootcred, parent, name, strlen(name),
+                       NULL);
 }
 
 static __attribute__((unused)) int tu_rename(uint64_t p1, const char *n1,
@@ -128,7 +129,7 @@ static __attribute__((unused)) int tu_rename(uint64_t p1, const char *n1,
                                              uint32_t flags)
 {
     return meta_rename(tu_m, &tu_rootcred, p1, n1, strlen(n1), p2, n2,
-                       strlen(n2), flags);
+                       strlen(n2), flags, NULL);
 }
 
 static __attribute__((unused)) int tu_run(Suite *s)

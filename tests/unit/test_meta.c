@@ -91,26 +91,30 @@ START_TEST(create_lookup)
     /* Non-exclusive create of an existing file opens it. */
     struct meta_mk mk = { "file", 4, S_IFREG | 0600, 0, 0, NULL };
     int created = -1;
-    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &b, &created), 0);
+    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &b, &created,
+                                 NULL), 0);
     ck_assert_int_eq(created, 0);
     ck_assert_uint_eq(b.ino, a.ino);
     ck_assert_uint_eq(b.mode, S_IFREG | 0640);
     ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, META_CREATE_EXCL, 0, &b,
-                                 &created), -EEXIST);
+                                 &created, NULL), -EEXIST);
     mk.name = "d2";
     mk.namelen = 2;
     ck_assert_int_eq(tu_mkdir(R, d.ino, "d2", 0755, NULL), 0);
-    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &b, &created),
+    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &b, &created,
+                                 NULL),
                      -EISDIR);
     mk.mode = S_IFDIR | 0755;
     mk.name = "new";
     mk.namelen = 3;
-    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &b, &created),
+    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &b, &created,
+                                 NULL),
                      -EINVAL);
     /* The umask applies. */
     mk.mode = S_IFREG | 0666;
     mk.umask = 022;
-    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &b, &created), 0);
+    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &b, &created,
+                                 NULL), 0);
     ck_assert_int_eq(created, 1);
     ck_assert_uint_eq(b.mode, S_IFREG | 0644);
 }
@@ -131,7 +135,7 @@ START_TEST(create_with_attrs)
     struct meta_mk mk = { "owned", 5, S_IFREG | 0640, 0, 0, &sa };
     int created = -1;
     ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, META_CREATE_EXCL, 0,
-                                 &b, &created), 0);
+                                 &b, &created, NULL), 0);
     ck_assert_int_eq(created, 1);
     ck_assert_uint_eq(b.uid, 77);
     ck_assert_uint_eq(b.gid, 88);
@@ -145,12 +149,12 @@ START_TEST(create_with_attrs)
     /* A user may not give the file away: nothing is created. */
     mk.name = "given";
     ck_assert_int_eq(meta_create(tu_m, &u, d.ino, &mk, META_CREATE_EXCL, 0,
-                                 &b, &created), -EPERM);
+                                 &b, &created, NULL), -EPERM);
     ck_assert_int_eq(meta_lookup(tu_m, R, d.ino, "given", 5, &c), -ENOENT);
     /* Its own times it may set. */
     sa.valid = 0;
     ck_assert_int_eq(meta_create(tu_m, &u, d.ino, &mk, META_CREATE_EXCL, 0,
-                                 &b, &created), 0);
+                                 &b, &created, NULL), 0);
     ck_assert_uint_eq(b.uid, 1000);
     ck_assert_int_eq(b.mtime.sec, 123456789);
 }
@@ -163,19 +167,23 @@ START_TEST(name_rules)
     struct meta_attr a;
     struct meta_mk mk = { name, 255, S_IFREG | 0644, 0, 0, NULL };
     int created;
-    ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, 0, &a, &created),
+    ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, 0, &a, &created,
+                                 NULL),
                      0);
     ck_assert_int_eq(meta_lookup(tu_m, R, tu_root, name, 255, &a), 0);
     mk.namelen = 256;
-    ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, 0, &a, &created),
+    ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, 0, &a, &created,
+                                 NULL),
                      -ENAMETOOLONG);
-    ck_assert_int_eq(meta_mkdir(tu_m, R, tu_root, &mk, &a), -ENAMETOOLONG);
-    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), -ENAMETOOLONG);
+    ck_assert_int_eq(meta_mkdir(tu_m, R, tu_root, &mk, &a, NULL),
+                                -ENAMETOOLONG);
+    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a, NULL),
+                                -ENAMETOOLONG);
     ck_assert_int_eq(meta_lookup(tu_m, R, tu_root, name, 256, &a),
                      -ENAMETOOLONG);
-    ck_assert_int_eq(meta_unlink(tu_m, R, tu_root, name, 256),
+    ck_assert_int_eq(meta_unlink(tu_m, R, tu_root, name, 256, NULL),
                      -ENAMETOOLONG);
-    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, name, 256, "t", &a),
+    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, name, 256, "t", &a, NULL),
                      -ENAMETOOLONG);
 
     static const struct { const char *n; size_t len; } bad[] = {
@@ -186,17 +194,17 @@ START_TEST(name_rules)
         mk.name = bad[i].n;
         mk.namelen = bad[i].len;
         ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, 0, &a,
-                                     &created), -EINVAL);
-        ck_assert_int_eq(meta_mkdir(tu_m, R, tu_root, &mk, &a), -EINVAL);
+                                     &created, NULL), -EINVAL);
+        ck_assert_int_eq(meta_mkdir(tu_m, R, tu_root, &mk, &a, NULL), -EINVAL);
         ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, bad[i].n, bad[i].len,
-                                      "t", &a), -EINVAL);
+                                      "t", &a, NULL), -EINVAL);
         ck_assert_int_eq(meta_rename(tu_m, R, tu_root, name, 255, tu_root,
-                                     bad[i].n, bad[i].len, 0), -EINVAL);
+                                     bad[i].n, bad[i].len, 0, NULL), -EINVAL);
     }
     ck_assert_int_eq(meta_lookup(tu_m, R, tu_root, "a/b", 3, &a), -EINVAL);
     ck_assert_int_eq(meta_lookup(tu_m, R, tu_root, "a\0b", 3, &a), -EINVAL);
-    ck_assert_int_eq(meta_unlink(tu_m, R, tu_root, "a/b", 3), -EINVAL);
-    ck_assert_int_eq(meta_rmdir(tu_m, R, tu_root, "..", 2), -EINVAL);
+    ck_assert_int_eq(meta_unlink(tu_m, R, tu_root, "a/b", 3, NULL), -EINVAL);
+    ck_assert_int_eq(meta_rmdir(tu_m, R, tu_root, "..", 2, NULL), -EINVAL);
     /* Nothing of the refused names was made. */
     struct meta_statfs st;
     ck_assert_int_eq(meta_statfs(tu_m, tu_root, &st), 0);
@@ -221,20 +229,20 @@ START_TEST(dirs_and_nlink)
     ck_assert_int_eq(tu_mkdir(R, a.ino, "f", 0700, NULL), -EEXIST);
     ck_assert_int_eq(tu_create(R, a.ino, "b", 0644, NULL), -EEXIST);
 
-    ck_assert_int_eq(meta_rmdir(tu_m, R, tu_root, "a", 1), -ENOTEMPTY);
-    ck_assert_int_eq(meta_rmdir(tu_m, R, a.ino, "f", 1), -ENOTDIR);
-    ck_assert_int_eq(meta_unlink(tu_m, R, a.ino, "b", 1), -EISDIR);
-    ck_assert_int_eq(meta_rmdir(tu_m, R, a.ino, "zz", 2), -ENOENT);
-    ck_assert_int_eq(meta_unlink(tu_m, R, a.ino, "zz", 2), -ENOENT);
-    ck_assert_int_eq(meta_unlink(tu_m, R, f.ino, "zz", 2), -ENOTDIR);
-    ck_assert_int_eq(meta_rmdir(tu_m, R, a.ino, "b", 1), 0);
+    ck_assert_int_eq(meta_rmdir(tu_m, R, tu_root, "a", 1, NULL), -ENOTEMPTY);
+    ck_assert_int_eq(meta_rmdir(tu_m, R, a.ino, "f", 1, NULL), -ENOTDIR);
+    ck_assert_int_eq(meta_unlink(tu_m, R, a.ino, "b", 1, NULL), -EISDIR);
+    ck_assert_int_eq(meta_rmdir(tu_m, R, a.ino, "zz", 2, NULL), -ENOENT);
+    ck_assert_int_eq(meta_unlink(tu_m, R, a.ino, "zz", 2, NULL), -ENOENT);
+    ck_assert_int_eq(meta_unlink(tu_m, R, f.ino, "zz", 2, NULL), -ENOTDIR);
+    ck_assert_int_eq(meta_rmdir(tu_m, R, a.ino, "b", 1, NULL), 0);
     ck_assert_int_eq(meta_getattr(tu_m, R, b.ino, &b), -ESTALE);
     ck_assert_uint_eq(tu_attr(a.ino).nlink, 3);
-    ck_assert_int_eq(meta_rmdir(tu_m, R, a.ino, "c", 1), 0);
-    ck_assert_int_eq(meta_unlink(tu_m, R, a.ino, "f", 1), 0);
+    ck_assert_int_eq(meta_rmdir(tu_m, R, a.ino, "c", 1, NULL), 0);
+    ck_assert_int_eq(meta_unlink(tu_m, R, a.ino, "f", 1, NULL), 0);
     ck_assert_int_eq(meta_getattr(tu_m, R, f.ino, &f), -ESTALE);
     ck_assert_uint_eq(tu_attr(a.ino).nlink, 2);
-    ck_assert_int_eq(meta_rmdir(tu_m, R, tu_root, "a", 1), 0);
+    ck_assert_int_eq(meta_rmdir(tu_m, R, tu_root, "a", 1, NULL), 0);
     ck_assert_uint_eq(tu_attr(tu_root).nlink, 2);
     /* Making anything in a removed directory fails. */
     ck_assert_int_eq(tu_create(R, a.ino, "x", 0644, NULL), -ESTALE);
@@ -246,15 +254,20 @@ START_TEST(hard_links)
     struct meta_attr f, d, l;
     ck_assert_int_eq(tu_mkdir(R, tu_root, "d", 0755, &d), 0);
     ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
-    ck_assert_int_eq(meta_link(tu_m, R, f.ino, d.ino, "g", 1, &l), 0);
+    ck_assert_int_eq(meta_link(tu_m, R, f.ino, d.ino, "g", 1, &l, NULL), 0);
     ck_assert_uint_eq(l.ino, f.ino);
     ck_assert_uint_eq(l.nlink, 2);
     ck_assert_uint_eq(tu_ino(d.ino, "g"), f.ino);
-    ck_assert_int_eq(meta_link(tu_m, R, f.ino, d.ino, "g", 1, &l), -EEXIST);
-    ck_assert_int_eq(meta_link(tu_m, R, d.ino, tu_root, "dd", 2, &l), -EPERM);
-    ck_assert_int_eq(meta_link(tu_m, R, f.ino, f.ino, "x", 1, &l), -ENOTDIR);
-    ck_assert_int_eq(meta_link(tu_m, R, 424242, d.ino, "x", 1, &l), -ESTALE);
-    ck_assert_int_eq(meta_link(tu_m, R, f.ino, d.ino, "a/b", 3, &l), -EINVAL);
+    ck_assert_int_eq(meta_link(tu_m, R, f.ino, d.ino, "g", 1, &l, NULL),
+                               -EEXIST);
+    ck_assert_int_eq(meta_link(tu_m, R, d.ino, tu_root, "dd", 2, &l, NULL),
+                               -EPERM);
+    ck_assert_int_eq(meta_link(tu_m, R, f.ino, f.ino, "x", 1, &l, NULL),
+                               -ENOTDIR);
+    ck_assert_int_eq(meta_link(tu_m, R, 424242, d.ino, "x", 1, &l, NULL),
+                               -ESTALE);
+    ck_assert_int_eq(meta_link(tu_m, R, f.ino, d.ino, "a/b", 3, &l, NULL),
+                               -EINVAL);
     ck_assert_uint_eq(tu_attr(f.ino).nlink, 2);
     ck_assert_int_eq(tu_unlink(tu_root, "f"), 0);
     ck_assert_uint_eq(tu_attr(f.ino).nlink, 1);
@@ -264,7 +277,7 @@ START_TEST(hard_links)
     struct meta_volume other;
     ck_assert_int_eq(meta_volume_create(tu_m, "other", TU_BS, &other), 0);
     ck_assert_int_eq(tu_create(R, tu_root, "h", 0644, &f), 0);
-    ck_assert_int_eq(meta_link(tu_m, R, f.ino, other.root, "h", 1, &l),
+    ck_assert_int_eq(meta_link(tu_m, R, f.ino, other.root, "h", 1, &l, NULL),
                      -EXDEV);
 }
 END_TEST
@@ -329,26 +342,26 @@ START_TEST(mknod_types)
 {
     struct meta_attr a;
     struct meta_mk mk = { "fifo", 4, S_IFIFO | 0644, 0, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
+    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFIFO | 0644);
     mk = (struct meta_mk){ "sock", 4, S_IFSOCK | 0600, 0, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
+    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFSOCK | 0600);
     mk = (struct meta_mk){ "chr", 3, S_IFCHR | 0600, 0, 0x0103, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
+    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFCHR | 0600);
     ck_assert_uint_eq(a.rdev, 0x0103);
     mk = (struct meta_mk){ "blk", 3, S_IFBLK | 0600, 0, 0x0801, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
+    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a, NULL), 0);
     ck_assert_uint_eq(a.rdev, 0x0801);
     mk = (struct meta_mk){ "reg", 3, 0644, 0, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
+    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 0644);
     ck_assert_uint_eq(a.rdev, 0);
     mk = (struct meta_mk){ "dir", 3, S_IFDIR | 0755, 0, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), -EINVAL);
+    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a, NULL), -EINVAL);
     mk = (struct meta_mk){ "fifo", 4, S_IFIFO | 0644, 0, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), -EEXIST);
+    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a, NULL), -EEXIST);
     ck_assert_uint_eq(tu_attr(tu_root).nlink, 2);
 }
 END_TEST
@@ -358,7 +371,7 @@ START_TEST(symlinks)
     struct meta_attr a;
     char buf[META_PATH_MAX + 1];
     ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "l", 1, "../some/where",
-                                  &a), 0);
+                                  &a, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFLNK | 0777);
     ck_assert_uint_eq(a.size, 13);
     ck_assert_int_eq(meta_readlink(tu_m, R, a.ino, buf, sizeof(buf)), 13);
@@ -370,19 +383,21 @@ START_TEST(symlinks)
     ck_assert_int_eq(meta_readlink(tu_m, R, a.ino, buf, sizeof(buf)), 13);
     ck_assert_str_eq(buf, "../some/where");
 
-    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "e", 1, "", &a), -ENOENT);
+    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "e", 1, "", &a, NULL),
+                                  -ENOENT);
     char big[META_PATH_MAX + 2];
     memset(big, 'x', sizeof(big));
     big[META_PATH_MAX] = 0;
-    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "big", 3, big, &a), 0);
+    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "big", 3, big, &a, NULL),
+                                  0);
     ck_assert_int_eq(meta_readlink(tu_m, R, a.ino, buf, sizeof(buf)),
                      META_PATH_MAX);
     ck_assert_int_eq(memcmp(buf, big, META_PATH_MAX), 0);
     big[META_PATH_MAX] = 'x';
     big[META_PATH_MAX + 1] = 0;
-    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "big2", 4, big, &a),
+    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "big2", 4, big, &a, NULL),
                      -ENAMETOOLONG);
-    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "l", 1, "t", &a),
+    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "l", 1, "t", &a, NULL),
                      -EEXIST);
     struct meta_attr f;
     ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
@@ -424,7 +439,7 @@ START_TEST(rename_moves)
     /* Rename to itself, and between two links of one inode: no-ops. */
     ck_assert_int_eq(tu_rename(b.ino, "h", b.ino, "h", 0), 0);
     ck_assert_uint_eq(tu_ino(b.ino, "h"), f.ino);
-    ck_assert_int_eq(meta_link(tu_m, R, f.ino, a.ino, "link", 4, &x), 0);
+    ck_assert_int_eq(meta_link(tu_m, R, f.ino, a.ino, "link", 4, &x, NULL), 0);
     ck_assert_int_eq(tu_rename(b.ino, "h", a.ino, "link", 0), 0);
     ck_assert_uint_eq(tu_ino(b.ino, "h"), f.ino);
     ck_assert_uint_eq(tu_ino(a.ino, "link"), f.ino);
@@ -547,10 +562,92 @@ START_TEST(rename_exchange)
     ck_assert_uint_eq(tu_attr(p.ino).nlink, 3);
     ck_assert_uint_eq(tu_attr(q.ino).nlink, 3);
     /* Both removable afterwards: the tree is consistent. */
-    ck_assert_int_eq(meta_rmdir(tu_m, R, q.ino, "d2", 2), 0);
-    ck_assert_int_eq(meta_rmdir(tu_m, R, p.ino, "f", 1), 0);
+    ck_assert_int_eq(meta_rmdir(tu_m, R, q.ino, "d2", 2, NULL), 0);
+    ck_assert_int_eq(meta_rmdir(tu_m, R, p.ino, "f", 1, NULL), 0);
     ck_assert_uint_eq(tu_attr(p.ino).nlink, 2);
     ck_assert_uint_eq(tu_attr(q.ino).nlink, 2);
+}
+END_TEST
+
+/* ---- what name changes tell about their directories ---- */
+
+/* dc must say: dir's counter was `before`, and its attributes are now
+ * exactly what a GETATTR gives. */
+static void check_dc(const struct meta_dirchange *dc, uint64_t dir,
+                     uint64_t before)
+{
+    struct meta_attr now = tu_attr(dir);
+    ck_assert_uint_eq(dc->before, before);
+    ck_assert_uint_eq(dc->after.ino, dir);
+    ck_assert_uint_eq(dc->after.change, now.change);
+    ck_assert_uint_eq(dc->after.nlink, now.nlink);
+    ck_assert_uint_eq(dc->after.mode, now.mode);
+    ck_assert_int_eq(dc->after.mtime.sec, now.mtime.sec);
+    ck_assert_int_eq(dc->after.mtime.nsec, now.mtime.nsec);
+    ck_assert_int_eq(dc->after.ctime.nsec, now.ctime.nsec);
+}
+
+START_TEST(dir_changes)
+{
+    struct meta_attr d, e, f, x;
+    struct meta_dirchange dc, dcs[2];
+    ck_assert_int_eq(tu_mkdir(R, tu_root, "d", 0755, &d), 0);
+    ck_assert_int_eq(tu_mkdir(R, tu_root, "e", 0755, &e), 0);
+    uint64_t was = tu_attr(d.ino).change;
+
+    struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0, NULL };
+    int created;
+    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &f, &created,
+                                 &dc), 0);
+    check_dc(&dc, d.ino, was);
+    ck_assert_uint_gt(dc.after.change, was);
+    /* Opening an existing file changes nothing there. */
+    was = dc.after.change;
+    ck_assert_int_eq(meta_create(tu_m, R, d.ino, &mk, 0, 0, &f, &created,
+                                 &dc), 0);
+    ck_assert_int_eq(created, 0);
+    check_dc(&dc, d.ino, was);
+    ck_assert_uint_eq(dc.after.change, was);
+
+    struct meta_mk sub = { "sub", 3, S_IFDIR | 0755, 0, 0, NULL };
+    ck_assert_int_eq(meta_mkdir(tu_m, R, d.ino, &sub, &x, &dc), 0);
+    check_dc(&dc, d.ino, was);
+    ck_assert_uint_eq(dc.after.nlink, 3);
+    was = dc.after.change;
+    struct meta_mk fifo = { "p", 1, S_IFIFO | 0644, 0, 0, NULL };
+    ck_assert_int_eq(meta_mknod(tu_m, R, d.ino, &fifo, &x, &dc), 0);
+    check_dc(&dc, d.ino, was);
+    was = dc.after.change;
+    ck_assert_int_eq(meta_symlink(tu_m, R, d.ino, "s", 1, "f", &x, &dc), 0);
+    check_dc(&dc, d.ino, was);
+    was = dc.after.change;
+    ck_assert_int_eq(meta_link(tu_m, R, f.ino, d.ino, "g", 1, &x, &dc), 0);
+    check_dc(&dc, d.ino, was);
+    was = dc.after.change;
+    ck_assert_int_eq(meta_unlink(tu_m, R, d.ino, "g", 1, &dc), 0);
+    check_dc(&dc, d.ino, was);
+    was = dc.after.change;
+    ck_assert_int_eq(meta_rmdir(tu_m, R, d.ino, "sub", 3, &dc), 0);
+    check_dc(&dc, d.ino, was);
+    ck_assert_uint_eq(dc.after.nlink, 2);
+
+    /* Rename in one directory: both are that directory. */
+    was = dc.after.change;
+    ck_assert_int_eq(meta_rename(tu_m, R, d.ino, "f", 1, d.ino, "f2", 2, 0,
+                                 dcs), 0);
+    check_dc(&dcs[0], d.ino, was);
+    check_dc(&dcs[1], d.ino, was);
+    /* Across directories: each its own. */
+    was = dcs[0].after.change;
+    uint64_t ewas = tu_attr(e.ino).change;
+    ck_assert_int_eq(meta_rename(tu_m, R, d.ino, "f2", 2, e.ino, "f3", 2, 0,
+                                 dcs), 0);
+    check_dc(&dcs[0], d.ino, was);
+    check_dc(&dcs[1], e.ino, ewas);
+    ck_assert_uint_gt(dcs[1].after.change, ewas);
+    /* A failed call changes nothing. */
+    ck_assert_int_eq(meta_unlink(tu_m, R, d.ino, "none", 4, &dc), -ENOENT);
+    ck_assert_uint_eq(tu_attr(d.ino).change, dcs[0].after.change);
 }
 END_TEST
 
@@ -742,6 +839,7 @@ static Suite *meta_suite(void)
     tcase_add_test(tc, rename_replace);
     tcase_add_test(tc, rename_subtree);
     tcase_add_test(tc, rename_exchange);
+    tcase_add_test(tc, dir_changes);
     tcase_add_test(tc, readdir_large);
     tcase_add_test(tc, readdir_changing);
     tcase_add_test(tc, readdir_errors);

@@ -149,7 +149,7 @@ START_TEST(validation)
     ck_assert_int_eq(set_acl(R, f.ino, N, good, NE(good)), 0);
     /* A symlink has no ACL. */
     struct meta_attr l;
-    ck_assert_int_eq(meta_symlink(tu_m, &A, pub, "l", 1, "f", &l), 0);
+    ck_assert_int_eq(meta_symlink(tu_m, &A, pub, "l", 1, "f", &l, NULL), 0);
     ck_assert_int_eq(set_acl(&A, l.ino, N, good, NE(good)), -EOPNOTSUPP);
 }
 END_TEST
@@ -228,7 +228,7 @@ START_TEST(directory_search)
                              OTHER(0) };
     ck_assert_int_eq(set_acl(&A, d.ino, ACL_NAME_ACCESS, w, NE(w)), 0);
     ck_assert_int_eq(tu_create(&B, d.ino, "g", 0644, NULL), 0);
-    ck_assert_int_eq(meta_unlink(tu_m, &B, d.ino, "f", 1), 0);
+    ck_assert_int_eq(meta_unlink(tu_m, &B, d.ino, "f", 1, NULL), 0);
 }
 END_TEST
 
@@ -310,7 +310,7 @@ START_TEST(default_acl)
     struct meta_mk mk = { "new", 3, S_IFREG | 0666, 022, 0, NULL };
     int created;
     ck_assert_int_eq(meta_create(tu_m, &A, d.ino, &mk, META_CREATE_EXCL, 0,
-                                 &a, &created), 0);
+                                 &a, &created, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 0660);
     ck_assert_int_eq(get_acl(a.ino, ACL_NAME_ACCESS, &got), 5);
     ck_assert_uint_eq(perm_of(&got, ACL_USER, 2000), 7);
@@ -323,7 +323,7 @@ START_TEST(default_acl)
 
     /* A directory: the default ACL as both its access and default. */
     struct meta_mk mkd = { "sub", 3, S_IFDIR | 0777, 077, 0, NULL };
-    ck_assert_int_eq(meta_mkdir(tu_m, &A, d.ino, &mkd, &a), 0);
+    ck_assert_int_eq(meta_mkdir(tu_m, &A, d.ino, &mkd, &a, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFDIR | 0770);
     ck_assert_int_eq(get_acl(a.ino, ACL_NAME_DEFAULT, &got), 5);
     acl_free(&got);
@@ -333,16 +333,16 @@ START_TEST(default_acl)
     struct meta_mk mk2 = { "deep", 4, S_IFREG | 0640, 0, 0, NULL };
     struct meta_attr deep;
     ck_assert_int_eq(meta_create(tu_m, &A, a.ino, &mk2, META_CREATE_EXCL, 0,
-                                 &deep, &created), 0);
+                                 &deep, &created, NULL), 0);
     ck_assert_uint_eq(deep.mode, S_IFREG | 0640);
     ck_assert_int_eq(opens(&B, deep.ino, O_RDONLY), 0);
     ck_assert_int_eq(opens(&B, deep.ino, O_WRONLY), -EACCES);
 
     /* Special files inherit; symlinks do not. */
     struct meta_mk mkf = { "fifo", 4, S_IFIFO | 0666, 022, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, &A, d.ino, &mkf, &a), 0);
+    ck_assert_int_eq(meta_mknod(tu_m, &A, d.ino, &mkf, &a, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFIFO | 0660);
-    ck_assert_int_eq(meta_symlink(tu_m, &A, d.ino, "l", 1, "x", &a), 0);
+    ck_assert_int_eq(meta_symlink(tu_m, &A, d.ino, "l", 1, "x", &a, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFLNK | 0777);
 
     /* A default ACL equivalent to a mode: the new file's ACL is not
@@ -351,7 +351,7 @@ START_TEST(default_acl)
     ck_assert_int_eq(set_acl(&A, d.ino, ACL_NAME_DEFAULT, m3, NE(m3)), 0);
     struct meta_mk mk3 = { "plain", 5, S_IFREG | 0666, 077, 0, NULL };
     ck_assert_int_eq(meta_create(tu_m, &A, d.ino, &mk3, META_CREATE_EXCL, 0,
-                                 &a, &created), 0);
+                                 &a, &created, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 0664);
     ck_assert_int_eq(get_acl(a.ino, ACL_NAME_ACCESS, &got), -ENODATA);
 
@@ -360,7 +360,7 @@ START_TEST(default_acl)
                                       strlen(ACL_NAME_DEFAULT), NULL), 0);
     struct meta_mk mk4 = { "umasked", 7, S_IFREG | 0666, 027, 0, NULL };
     ck_assert_int_eq(meta_create(tu_m, &A, d.ino, &mk4, META_CREATE_EXCL, 0,
-                                 &a, &created), 0);
+                                 &a, &created, NULL), 0);
     ck_assert_uint_eq(a.mode, S_IFREG | 0640);
 }
 END_TEST

@@ -20,7 +20,7 @@ static uint64_t mkfile(uint64_t parent, const char *name, uint64_t session)
     struct meta_attr a;
     int created;
     ck_assert_int_eq(meta_create(tu_m, &tu_rootcred, parent, &mk, 0, session,
-                                 &a, &created), 0);
+                                 &a, &created, NULL), 0);
     return a.ino;
 }
 
@@ -29,7 +29,7 @@ static uint64_t mkdir_(uint64_t parent, const char *name)
     struct meta_mk mk = { .name = name, .namelen = strlen(name),
                           .mode = 0755 };
     struct meta_attr a;
-    ck_assert_int_eq(meta_mkdir(tu_m, &tu_rootcred, parent, &mk, &a), 0);
+    ck_assert_int_eq(meta_mkdir(tu_m, &tu_rootcred, parent, &mk, &a, NULL), 0);
     return a.ino;
 }
 
@@ -214,7 +214,8 @@ START_TEST(sessions)
     ck_assert_uint_eq(cnt.locks, 0);
 
     /* Unlinked while open: evicting the session removes it. */
-    ck_assert_int_eq(meta_unlink(tu_m, &tu_rootcred, tu_root, "open", 4), 0);
+    ck_assert_int_eq(meta_unlink(tu_m, &tu_rootcred, tu_root, "open", 4,
+                                 NULL), 0);
     ck_assert_uint_eq(records_of(MDB_INODES, f), 1);
     ck_assert_int_eq(meta_admin_evict(tu_m, s1), 0);
     ck_assert_uint_eq(records_of(MDB_INODES, f), 0);
@@ -378,7 +379,7 @@ START_TEST(backup)
     struct meta_mk mk = { .name = "new", .namelen = 3, .mode = 0644 };
     int created;
     ck_assert_int_eq(meta_create(b, &tu_rootcred, tu_root, &mk, 0, 0, &a,
-                                 &created), 0);
+                                 &created, NULL), 0);
     g = a.ino;
     ck_assert_uint_gt(g, f);
     meta_close(b);
@@ -464,7 +465,8 @@ START_TEST(fsck_namespace)
     ck_assert_int_eq(meta_session_open(tu_m, "default", "n", "a",
                                        &tu_rootcred, &s, NULL), 0);
     mkfile(tu_root, "open", s);
-    ck_assert_int_eq(meta_unlink(tu_m, &tu_rootcred, tu_root, "open", 4), 0);
+    ck_assert_int_eq(meta_unlink(tu_m, &tu_rootcred, tu_root, "open", 4,
+                                 NULL), 0);
 
     r = run_fsck(NULL, 0, 0);
     ck_assert_uint_eq(r.dangling_entries, 1);

@@ -203,7 +203,7 @@ START_TEST(commit_validation)
     ck_assert_int_eq(commit(d.ino, &ok, 1, 10, NULL), -EISDIR);
     ck_assert_int_eq(commit(424242, &ok, 1, 10, NULL), -ESTALE);
     struct meta_mk mk = { "fifo", 4, S_IFIFO | 0644, 0, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a), 0);
+    ck_assert_int_eq(meta_mknod(tu_m, R, tu_root, &mk, &a, NULL), 0);
     ck_assert_int_eq(commit(a.ino, &ok, 1, 10, NULL), -EINVAL);
     struct meta_block got[2];
     uint32_t n;
@@ -336,7 +336,7 @@ START_TEST(open_and_create_trunc)
     struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0, NULL };
     int created = -1;
     ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, META_CREATE_TRUNC, s,
-                                 &a, &created), 0);
+                                 &a, &created, NULL), 0);
     ck_assert_int_eq(created, 0);
     ck_assert_uint_eq(a.ino, f.ino);
     ck_assert_uint_eq(a.size, 0);
@@ -346,7 +346,7 @@ START_TEST(open_and_create_trunc)
     ck_assert_int_eq(meta_open_file(tu_m, R, d.ino, s, O_RDONLY, &a), 0);
     ck_assert_int_eq(meta_release(tu_m, d.ino, s), 0);
     ck_assert_int_eq(meta_open_file(tu_m, R, d.ino, s, O_RDWR, &a), -EISDIR);
-    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "l", 1, "f", &l), 0);
+    ck_assert_int_eq(meta_symlink(tu_m, R, tu_root, "l", 1, "f", &l, NULL), 0);
     ck_assert_int_eq(meta_open_file(tu_m, R, l.ino, s, O_RDONLY, &a), -ELOOP);
     ck_assert_int_eq(meta_open_file(tu_m, R, 555555, s, O_RDONLY, &a),
                      -ESTALE);
@@ -355,7 +355,7 @@ START_TEST(open_and_create_trunc)
     ck_assert_int_eq(meta_open_file(tu_m, R, f.ino, s, O_ACCMODE, &a),
                      -EINVAL);
     ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, 555555, &a,
-                                 &created), -ESTALE);
+                                 &created, NULL), -ESTALE);
     /* Releases: one per open; more are harmless. */
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(meta_release(tu_m, f.ino, s), 0);
@@ -374,7 +374,8 @@ START_TEST(unlinked_open_release)
                                        NULL), 0);
     struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0, NULL };
     int created;
-    ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, s, &f, &created),
+    ck_assert_int_eq(meta_create(tu_m, R, tu_root, &mk, 0, s, &f, &created,
+                                 NULL),
                      0);
     ck_assert_int_eq(meta_open_file(tu_m, R, f.ino, s, O_RDONLY, &a), 0);
     struct meta_commit_block b = { 0, 3, 0, 10, 0 };
@@ -388,7 +389,7 @@ START_TEST(unlinked_open_release)
     struct meta_commit_block b2 = { 0, 4, 3, 20, 0 };
     ck_assert_int_eq(meta_commit_write(tu_m, R, f.ino, s, &b2, 1, 20, NULL,
                                        &a, NULL, 0, NULL), 0);
-    ck_assert_int_eq(meta_link(tu_m, R, f.ino, tu_root, "again", 5, &a),
+    ck_assert_int_eq(meta_link(tu_m, R, f.ino, tu_root, "again", 5, &a, NULL),
                      -ENOENT);
     ck_assert_int_eq(meta_release(tu_m, f.ino, s), 0);
     ck_assert_uint_eq(tu_attr(f.ino).nlink, 0);
@@ -537,7 +538,7 @@ static void crash_child(int fd)
         if (!r.rc)
             r.rc = commit(f.ino, b, 2, TU_BS + 5, NULL);
         if (!r.rc)
-            r.rc = meta_symlink(m, R, d.ino, "link", 4, "file", &l);
+            r.rc = meta_symlink(m, R, d.ino, "link", 4, "file", &l, NULL);
         if (!r.rc)
             r.rc = meta_session_open(m, "default", "h", "a", R, &s, NULL);
         if (!r.rc)
@@ -595,7 +596,7 @@ START_TEST(crash_recovery)
     ck_assert_uint_eq(sf.files, 4);
     ck_assert_uint_eq(sf.bytes_used, TU_BS + 5);
     /* The session came back and holds its open: an unlink keeps it. */
-    ck_assert_int_eq(meta_unlink(tu_m, R, r.dir, "file", 4), 0);
+    ck_assert_int_eq(meta_unlink(tu_m, R, r.dir, "file", 4, NULL), 0);
     ck_assert_uint_eq(tu_attr(r.file).nlink, 0);
     ck_assert_int_eq(meta_session_expire(tu_m, now_sec() + 3600), 1);
     ck_assert_int_eq(meta_getattr(tu_m, R, r.file, &a), -ESTALE);
@@ -635,7 +636,7 @@ static void *ack_main(void *arg)
         int created;
         mk.namelen = (size_t)snprintf(name, sizeof(name), "k%08x", tag);
         if (meta_create(w->m, R, w->dir, &mk, META_CREATE_EXCL, 0, &a,
-                        &created) != 0 ||
+                        &created, NULL) != 0 ||
             write(w->fd, &tag, sizeof(tag)) != (ssize_t)sizeof(tag))
             _exit(3);
     }
@@ -725,8 +726,9 @@ static void *worker_main(void *arg)
             meta_commit_write(tu_m, R, f.ino, 0, &b, 1, 10, &mt, &a, NULL, 0,
                               &nconf) ||
             meta_rename(tu_m, R, w->dir, name, strlen(name), w->dir, name2,
-                        strlen(name2), 0) ||
-            (i % 2 && meta_unlink(tu_m, R, w->dir, name2, strlen(name2))))
+                        strlen(name2), 0, NULL) ||
+            (i % 2 && meta_unlink(tu_m, R, w->dir, name2, strlen(name2),
+                                  NULL)))
             w->errors++;
     }
     return NULL;

@@ -43,10 +43,10 @@ START_TEST(directory_access)
     /* The root directory is 0755 root's: others cannot add to it. */
     ck_assert_int_eq(tu_create(&A, tu_root, "f", 0644, NULL), -EACCES);
     ck_assert_int_eq(tu_mkdir(&A, tu_root, "d", 0755, NULL), -EACCES);
-    ck_assert_int_eq(meta_symlink(tu_m, &A, tu_root, "l", 1, "t", &a),
+    ck_assert_int_eq(meta_symlink(tu_m, &A, tu_root, "l", 1, "t", &a, NULL),
                      -EACCES);
     struct meta_mk mk = { "n", 1, S_IFIFO | 0644, 0, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, &A, tu_root, &mk, &a), -EACCES);
+    ck_assert_int_eq(meta_mknod(tu_m, &A, tu_root, &mk, &a, NULL), -EACCES);
 
     ck_assert_int_eq(tu_mkdir(R, tu_root, "private", 0700, &d), 0);
     ck_assert_int_eq(tu_create(R, d.ino, "f", 0644, &f), 0);
@@ -62,28 +62,32 @@ START_TEST(directory_access)
     ck_assert_int_eq(meta_readdir(tu_m, &A, x.ino, 0, 0, NULL, &n, &eof),
                      -EACCES);
     /* Removal and renames need write on the parents. */
-    ck_assert_int_eq(meta_unlink(tu_m, &A, x.ino, "f", 1), -EACCES);
-    ck_assert_int_eq(meta_rename(tu_m, &A, x.ino, "f", 1, pub, "f", 1, 0),
+    ck_assert_int_eq(meta_unlink(tu_m, &A, x.ino, "f", 1, NULL), -EACCES);
+    ck_assert_int_eq(meta_rename(tu_m, &A, x.ino, "f", 1, pub, "f", 1, 0,
+                                 NULL),
                      -EACCES);
     ck_assert_int_eq(tu_create(&A, pub, "mine", 0644, &f), 0);
-    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "mine", 4, x.ino, "m", 1, 0),
+    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "mine", 4, x.ino, "m", 1, 0,
+                                 NULL),
                      -EACCES);
-    ck_assert_int_eq(meta_link(tu_m, &A, f.ino, x.ino, "m", 1, &a), -EACCES);
-    ck_assert_int_eq(meta_link(tu_m, &A, f.ino, pub, "m2", 2, &a), 0);
-    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "mine", 4, pub, "m3", 2, 0),
+    ck_assert_int_eq(meta_link(tu_m, &A, f.ino, x.ino, "m", 1, &a, NULL),
+                               -EACCES);
+    ck_assert_int_eq(meta_link(tu_m, &A, f.ino, pub, "m2", 2, &a, NULL), 0);
+    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "mine", 4, pub, "m3", 2, 0,
+                                 NULL),
                      0);
     /* Even an existing name is reported before the write check. */
     ck_assert_int_eq(tu_mkdir(&A, tu_root, "pub", 0755, NULL), -EEXIST);
-    ck_assert_int_eq(meta_rmdir(tu_m, &A, tu_root, "pub", 3), -EACCES);
+    ck_assert_int_eq(meta_rmdir(tu_m, &A, tu_root, "pub", 3, NULL), -EACCES);
     /* New inodes belong to the caller. */
     ck_assert_int_eq(tu_create(&A, pub, "owned", 0666, &a), 0);
     ck_assert_uint_eq(a.uid, 1000);
     ck_assert_uint_eq(a.gid, 1000);
     /* Devices need root; fifos do not. */
     mk = (struct meta_mk){ "chr", 3, S_IFCHR | 0600, 0, 0x101, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, &A, pub, &mk, &a), -EPERM);
+    ck_assert_int_eq(meta_mknod(tu_m, &A, pub, &mk, &a, NULL), -EPERM);
     mk = (struct meta_mk){ "fifo", 4, S_IFIFO | 0600, 0, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, &A, pub, &mk, &a), 0);
+    ck_assert_int_eq(meta_mknod(tu_m, &A, pub, &mk, &a, NULL), 0);
 }
 END_TEST
 
@@ -110,10 +114,10 @@ START_TEST(open_modes)
     /* CREATE of an existing file checks access for the open. */
     struct meta_mk mk = { "f", 1, S_IFREG | 0644, 0, 0, NULL };
     int created;
-    ck_assert_int_eq(meta_create(tu_m, &C, pub, &mk, 0, 0, &a, &created),
+    ck_assert_int_eq(meta_create(tu_m, &C, pub, &mk, 0, 0, &a, &created, NULL),
                      -EACCES);
     ck_assert_int_eq(meta_create(tu_m, &B, pub, &mk, META_CREATE_READ, 0, &a,
-                                 &created), 0);
+                                 &created, NULL), 0);
     ck_assert_int_eq(created, 0);
 
     /* Block maps: read or write permission. */
@@ -156,20 +160,22 @@ START_TEST(sticky_dirs)
     ck_assert_int_eq(tu_create(&A, t.ino, "a", 0666, NULL), 0);
     ck_assert_int_eq(tu_create(&A, t.ino, "a2", 0666, NULL), 0);
     ck_assert_int_eq(tu_create(&B, t.ino, "b", 0666, NULL), 0);
-    ck_assert_int_eq(meta_unlink(tu_m, &B, t.ino, "a", 1), -EPERM);
-    ck_assert_int_eq(meta_rename(tu_m, &B, t.ino, "a", 1, t.ino, "x", 1, 0),
+    ck_assert_int_eq(meta_unlink(tu_m, &B, t.ino, "a", 1, NULL), -EPERM);
+    ck_assert_int_eq(meta_rename(tu_m, &B, t.ino, "a", 1, t.ino, "x", 1, 0,
+                                 NULL),
                      -EPERM);
     /* Nor may B rename its own file over A's. */
-    ck_assert_int_eq(meta_rename(tu_m, &B, t.ino, "b", 1, t.ino, "a", 1, 0),
+    ck_assert_int_eq(meta_rename(tu_m, &B, t.ino, "b", 1, t.ino, "a", 1, 0,
+                                 NULL),
                      -EPERM);
-    ck_assert_int_eq(meta_unlink(tu_m, &A, t.ino, "a", 1), 0);
-    ck_assert_int_eq(meta_unlink(tu_m, R, t.ino, "b", 1), 0);
+    ck_assert_int_eq(meta_unlink(tu_m, &A, t.ino, "a", 1, NULL), 0);
+    ck_assert_int_eq(meta_unlink(tu_m, R, t.ino, "b", 1, NULL), 0);
     /* The directory's owner may. */
     struct meta_attr o;
     ck_assert_int_eq(tu_mkdir(&C, pub, "ctmp", 01777, &o), 0);
     ck_assert_int_eq(tu_create(&A, o.ino, "a", 0666, NULL), 0);
-    ck_assert_int_eq(meta_unlink(tu_m, &B, o.ino, "a", 1), -EPERM);
-    ck_assert_int_eq(meta_unlink(tu_m, &C, o.ino, "a", 1), 0);
+    ck_assert_int_eq(meta_unlink(tu_m, &B, o.ino, "a", 1, NULL), -EPERM);
+    ck_assert_int_eq(meta_unlink(tu_m, &C, o.ino, "a", 1, NULL), 0);
     ck_assert_int_eq(meta_lookup(tu_m, &A, t.ino, "a2", 2, &a), 0);
 }
 END_TEST
@@ -338,12 +344,15 @@ START_TEST(dir_moves_need_write_on_dir)
     ck_assert_int_eq(tu_mkdir(R, pub, "rootdir", 0755, &d), 0);
     ck_assert_int_eq(tu_mkdir(&A, pub, "dst", 0755, &a), 0);
     /* A may rename it within pub, but not move it (its ".." changes). */
-    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "rootdir", 7, pub, "r2", 2, 0),
+    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "rootdir", 7, pub, "r2", 2,
+                                 0, NULL),
                      0);
-    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "r2", 2, a.ino, "r", 1, 0),
+    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "r2", 2, a.ino, "r", 1, 0,
+                                 NULL),
                      -EACCES);
     ck_assert_int_eq(tu_mkdir(&A, pub, "own", 0755, &d), 0);
-    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "own", 3, a.ino, "own", 3, 0),
+    ck_assert_int_eq(meta_rename(tu_m, &A, pub, "own", 3, a.ino, "own", 3, 0,
+                                 NULL),
                      0);
 }
 END_TEST

@@ -184,13 +184,13 @@ START_TEST(namespaces)
     ck_assert_int_eq(xset(R, f, "security.x", "1", 0), 0);
     ck_assert_int_eq(xget(&B, f, "security.x", buf, sizeof(buf)), 1);
     /* user.*: regular files and directories only. */
-    ck_assert_int_eq(meta_symlink(tu_m, &A, pub, "l", 1, "f", &a), 0);
+    ck_assert_int_eq(meta_symlink(tu_m, &A, pub, "l", 1, "f", &a, NULL), 0);
     ck_assert_int_eq(xset(&A, a.ino, "user.x", "1", 0), -EPERM);
     ck_assert_int_eq(xget(&A, a.ino, "user.x", buf, sizeof(buf)), -ENODATA);
     ck_assert_int_eq(xset(R, a.ino, "trusted.x", "1", 0), 0);
     ck_assert_int_eq(xset(R, a.ino, "security.x", "1", 0), 0);
     struct meta_mk mk = { "fifo", 4, S_IFIFO | 0666, 0, 0, NULL };
-    ck_assert_int_eq(meta_mknod(tu_m, &A, pub, &mk, &a), 0);
+    ck_assert_int_eq(meta_mknod(tu_m, &A, pub, &mk, &a, NULL), 0);
     ck_assert_int_eq(xset(&A, a.ino, "user.x", "1", 0), -EPERM);
     ck_assert_int_eq(xset(R, a.ino, "user.x", "1", 0), -EPERM);
 }
