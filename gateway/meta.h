@@ -188,6 +188,10 @@ int meta_unlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                 struct meta_dirchange *dc);
 int meta_rmdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                const char *name, size_t namelen, struct meta_dirchange *dc);
+/* unlink or rmdir, whichever the name is when the call runs (NFSv4
+ * REMOVE). */
+int meta_remove(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+                const char *name, size_t namelen, struct meta_dirchange *dc);
 
 #define META_RENAME_NOREPLACE 1u
 #define META_RENAME_EXCHANGE  2u

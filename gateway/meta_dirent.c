@@ -192,7 +192,11 @@ int meta_lookup_x(struct meta *m, const struct meta_cred *cr, uint64_t parent,
 
 /* ---- unlink, rmdir ---- */
 
-static int remove_entry(struct tx *tx, struct name_args *a, int isdir)
+/* What remove_entry may remove. */
+enum remove_kind { REMOVE_FILE, REMOVE_DIR, REMOVE_ANY };
+
+static int remove_entry(struct tx *tx, struct name_args *a,
+                        enum remove_kind kind)
 {
     struct inode dir, victim;
     struct dirent_rec d;
@@ -209,9 +213,10 @@ static int remove_entry(struct tx *tx, struct name_args *a, int isdir)
     if ((rc = perm_may_delete(a->cr, &pd, &pv)))
         return rc;
     uint64_t before = dir.change;
-    if (isdir && !S_ISDIR(victim.mode))
+    int isdir = S_ISDIR(victim.mode);
+    if (kind == REMOVE_DIR && !isdir)
         return -ENOTDIR;
-    if (!isdir && S_ISDIR(victim.mode))
+    if (kind == REMOVE_FILE && isdir)
         return -EISDIR;
     if (isdir) {
         if ((rc = dir_empty(tx, victim.ino)) < 0)
@@ -235,29 +240,46 @@ static int remove_entry(struct tx *tx, struct name_args *a, int isdir)
 
 static int do_unlink(struct tx *tx, void *arg)
 {
-    return remove_entry(tx, arg, 0);
+    return remove_entry(tx, arg, REMOVE_FILE);
 }
 
 static int do_rmdir(struct tx *tx, void *arg)
 {
-    return remove_entry(tx, arg, 1);
+    return remove_entry(tx, arg, REMOVE_DIR);
+}
+
+static int do_remove(struct tx *tx, void *arg)
+{
+    return remove_entry(tx, arg, REMOVE_ANY);
+}
+
+static int remove_run(struct meta *m, const struct meta_cred *cr,
+                      uint64_t parent, const char *name, size_t namelen,
+                      struct meta_dirchange *dc,
+                      int (*fn)(struct tx *, void *))
+{
+    struct name_args a = { .cr = cr, .parent = parent, .name = name,
+                           .len = namelen, .dc = dc };
+    return tx_run(m, fn, &a);
 }
 
 int meta_unlink(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                 const char *name, size_t namelen,
                 struct meta_dirchange *dc)
 {
-    struct name_args a = { .cr = cr, .parent = parent, .name = name,
-                           .len = namelen, .dc = dc };
-    return tx_run(m, do_unlink, &a);
+    return remove_run(m, cr, parent, name, namelen, dc, do_unlink);
 }
 
 int meta_rmdir(struct meta *m, const struct meta_cred *cr, uint64_t parent,
                const char *name, size_t namelen, struct meta_dirchange *dc)
 {
-    struct name_args a = { .cr = cr, .parent = parent, .name = name,
-                           .len = namelen, .dc = dc };
-    return tx_run(m, do_rmdir, &a);
+    return remove_run(m, cr, parent, name, namelen, dc, do_rmdir);
+}
+
+int meta_remove(struct meta *m, const struct meta_cred *cr, uint64_t parent,
+                const char *name, size_t namelen, struct meta_dirchange *dc)
+{
+    return remove_run(m, cr, parent, name, namelen, dc, do_remove);
 }
 
 /* ---- readdir ---- */

@@ -288,7 +288,7 @@ nfsstat4 nfs4_op_remove(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     const component4 *name = &a->nfs_argop4_u.opremove.target;
     REMOVE4resok *ok = &r->nfs_resop4_u.opremove.REMOVE4res_u.resok4;
-    struct meta_attr dir, victim;
+    struct meta_attr dir;
     struct meta_dirchange dc;
     nfsstat4 st = nfs4_cur_dir(c, &dir);
     if (st != NFS4_OK)
@@ -297,14 +297,8 @@ nfsstat4 nfs4_op_remove(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
         return NFS4ERR_ROFS;
     if ((st = nfs4_check_name(name)) != NFS4_OK)
         return st;
-    struct meta *m = c->srv->meta;
-    const char *nm = name->utf8string_val;
-    size_t len = name->utf8string_len;
-    int rc = meta_lookup(m, &c->cred, c->cur.ino, nm, len, &victim);
-    if (rc == 0 && S_ISDIR(victim.mode))
-        rc = meta_rmdir(m, &c->cred, c->cur.ino, nm, len, &dc);
-    else if (rc == 0)
-        rc = meta_unlink(m, &c->cred, c->cur.ino, nm, len, &dc);
+    int rc = meta_remove(c->srv->meta, &c->cred, c->cur.ino,
+                         name->utf8string_val, name->utf8string_len, &dc);
     if (rc < 0)
         return nfs4_errno(rc);
     return dir_changed(c, &dc, &ok->cinfo);

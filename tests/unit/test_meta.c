@@ -651,6 +651,34 @@ START_TEST(dir_changes)
 }
 END_TEST
 
+/* meta_remove (NFSv4 REMOVE) takes whatever the name is, in one
+ * transaction, with the rules of unlink and rmdir. */
+START_TEST(remove_either)
+{
+    struct meta_attr d, x;
+    struct meta_dirchange dc;
+    ck_assert_int_eq(tu_mkdir(R, tu_root, "d", 0755, &d), 0);
+    ck_assert_int_eq(tu_create(R, d.ino, "f", 0644, NULL), 0);
+    ck_assert_int_eq(tu_mkdir(R, d.ino, "full", 0755, &x), 0);
+    ck_assert_int_eq(tu_create(R, x.ino, "in", 0644, NULL), 0);
+    ck_assert_int_eq(tu_mkdir(R, d.ino, "empty", 0755, NULL), 0);
+    ck_assert_uint_eq(tu_attr(d.ino).nlink, 4);
+    uint64_t was = tu_attr(d.ino).change;
+    ck_assert_int_eq(meta_remove(tu_m, R, d.ino, "f", 1, &dc), 0);
+    check_dc(&dc, d.ino, was);
+    ck_assert_int_eq(meta_remove(tu_m, R, d.ino, "full", 4, &dc),
+                     -ENOTEMPTY);
+    was = tu_attr(d.ino).change;
+    ck_assert_int_eq(meta_remove(tu_m, R, d.ino, "empty", 5, &dc), 0);
+    check_dc(&dc, d.ino, was);
+    ck_assert_uint_eq(dc.after.nlink, 3);
+    ck_assert_int_eq(meta_remove(tu_m, R, d.ino, "empty", 5, &dc), -ENOENT);
+    ck_assert_int_eq(meta_remove(tu_m, R, d.ino, ".", 1, &dc), -EINVAL);
+    struct meta_cred u = tu_cred(1000, 100);
+    ck_assert_int_eq(meta_remove(tu_m, &u, x.ino, "in", 2, &dc), -EACCES);
+}
+END_TEST
+
 /* ---- readdir ---- */
 
 struct listing {
@@ -840,6 +868,7 @@ static Suite *meta_suite(void)
     tcase_add_test(tc, rename_subtree);
     tcase_add_test(tc, rename_exchange);
     tcase_add_test(tc, dir_changes);
+    tcase_add_test(tc, remove_either);
     tcase_add_test(tc, readdir_large);
     tcase_add_test(tc, readdir_changing);
     tcase_add_test(tc, readdir_errors);
