@@ -59,6 +59,29 @@ static struct netconfig *server_netconfig(const struct rpc_server *s)
     return getnetconfigent(s->addr.ss_family == AF_INET6 ? "tcp6" : "tcp");
 }
 
+static int port_of(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return -1;
+}
+
+/* Whether rpcbind's entry for p still names our port: a gateway started
+ * on this host after us registers over our entries, and its entries are
+ * not ours to take away. */
+static int entry_is_ours(const struct rpc_server *s,
+                         const struct rpc_program *p, struct netconfig *nc)
+{
+    struct sockaddr_storage got;
+    memset(&got, 0, sizeof(got));
+    struct netbuf nb = { .maxlen = sizeof(got), .len = 0, .buf = &got };
+    if (!rpcb_getaddr(p->prog, p->vers, nc, &nb, "localhost"))
+        return 0;
+    return port_of(&got) == port_of(&s->addr);
+}
+
 void rpc_server_register(struct rpc_server *s)
 {
     if (!rpcb_reachable()) {
@@ -98,6 +121,7 @@ void rpc_server_unregister(struct rpc_server *s)
     if (!nc)
         return;
     for (unsigned i = 0; i < s->nprogs; i++)
-        rpcb_unset(s->progs[i].prog, s->progs[i].vers, nc);
+        if (entry_is_ours(s, &s->progs[i], nc))
+            rpcb_unset(s->progs[i].prog, s->progs[i].vers, nc);
     freenetconfigent(nc);
 }

@@ -2,8 +2,8 @@
 # admin_rpcinfo.sh - the classic RPC tools against a gateway: with rpcbind
 # running, `rpcinfo -p` lists the native, NFSv4 and admin programs on the
 # gateway's port and `rpcinfo -t HOST PROG` answers for each; a clean stop
-# unregisters them.  Starts Debian's rpcbind (by PID, stopped after) when
-# none runs.
+# unregisters them, but not the entries a later gateway registered over
+# them.  Starts Debian's rpcbind (by PID, stopped after) when none runs.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 . "$FLEXFS_SRCDIR/tests/integration/admin_lib.sh"
 fx_require_root
@@ -61,6 +61,30 @@ if rpcinfo -n "$GW_PORT" -t 127.0.0.1 $NFS_PROG 4 >/dev/null 2>&1; then
 else
   fx_log "this gateway does not serve NFSv4 yet: its registration not checked"
 fi
+
+# A gateway that stops takes away only its own entries: a second gateway
+# registers over the first one's, the first stops, and the second one's
+# entries stay.  Tests running beside this one start and stop gateways
+# too: a round in which one of theirs took the entries is run again, but
+# entries that are gone fail at once.
+kept=0
+for try in 1 2 3; do
+  fx_start_gateway first$try
+  FIRST_PID=$GW_PID FIRST_PORT=$GW_PORT
+  fx_start_gateway second$try
+  rpcinfo -p 127.0.0.1 >"$T/list" || fx_fail "rpcinfo -p"
+  listed $NATIVE_PROG 1 || { fx_log "another gateway took the entries; again"; continue; }
+  kill -TERM "$FIRST_PID"
+  fx_wait_for 20 sh -c "! kill -0 $FIRST_PID" || fx_fail "gateway did not stop"
+  rpcinfo -p 127.0.0.1 >"$T/list" || fx_fail "rpcinfo -p"
+  if listed $NATIVE_PROG 1 && listed $ADMIN_PROG 1; then kept=1; break; fi
+  grep -Eq "^ *$NATIVE_PROG +1 +tcp +" "$T/list" ||
+    fx_fail "the first gateway's stop took the second's entries away: $(cat "$T/list")"
+  fx_log "another gateway took the entries; again"
+done
+[ $kept = 1 ] || fx_fail "other gateways kept taking the entries: $(cat "$T/list")"
+grep -Eq "tcp +$FIRST_PORT( |$)" "$T/list" &&
+  fx_fail "the stopped gateway is still listed: $(cat "$T/list")"
 
 # A clean stop takes the registrations away.
 kill -TERM "$GW_PID"
