@@ -522,49 +522,68 @@ s3_ceiling() {
   fi
 }
 
-# SEQ_READS cold reads of what wl_seq wrote; the row gets the median.
-# One cold read swings by up to 2x here (the virtual disk's speed follows
-# the host's cache), so a single one decides nothing.
+# SEQ_READS rounds of cold reads of what wl_seq wrote, the systems taking
+# turns within each round; each row gets its system's median.  One cold
+# read swings by up to 2x here (the virtual disk's speed follows the
+# host's cache and drifts over minutes), so a single one decides nothing,
+# and reading in turns gives every system the same conditions.
 seq_cold_reads() {
-  local sys=$1 j=$2 rlab=$3 r secs=()
-  shift 3
+  local j=$1 rlab=$2 sys r
+  shift 2
   local common=("$@")
+  local -A secs=() failed=()
   for ((r = 0; r < SEQ_READS; r++)); do
-    cold "$sys" || { na "seq-read-${j}j" "$rlab" "$sys" MiB/s "${SYS_REASON[$sys]}"; return; }
-    common[1]=--directory=${SYS_DIR[$sys]}/seq
-    if ! timed "$sys" fio "${common[@]}" --rw=read --output="$W/fio.json"; then
-      na "seq-read-${j}j" "$rlab" "$sys" MiB/s "$T_ERR"; return
-    fi
-    secs+=("$(fio_secs "$sys" read)")
+    for sys in $SEQ_READERS; do
+      [ -z "${failed[$sys]:-}" ] || continue
+      cold "$sys" || { failed[$sys]=${SYS_REASON[$sys]}; continue; }
+      common[1]=--directory=${SYS_DIR[$sys]}/seq
+      if ! timed "$sys" fio "${common[@]}" --rw=read --output="$W/fio.json"; then
+        failed[$sys]=$T_ERR; continue
+      fi
+      secs[$sys]+="$(fio_secs "$sys" read) "
+    done
   done
-  T_SECS=$(printf '%s\n' "${secs[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-  record "seq-read-${j}j" "$rlab" "$sys" "$(div $((SEQ_BYTES >> 20)) "$T_SECS")" MiB/s "$T_SECS" \
-    "$([ "$SEQ_READS" -gt 1 ] && echo "median of $SEQ_READS")"
+  for sys in $SEQ_READERS; do
+    if [ -n "${failed[$sys]:-}" ]; then
+      na "seq-read-${j}j" "$rlab" "$sys" MiB/s "${failed[$sys]}"; continue
+    fi
+    # shellcheck disable=SC2086  # one number per word
+    T_SECS=$(printf '%s\n' ${secs[$sys]} | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    record "seq-read-${j}j" "$rlab" "$sys" "$(div $((SEQ_BYTES >> 20)) "$T_SECS")" MiB/s "$T_SECS" \
+      "$([ "$SEQ_READS" -gt 1 ] && echo "median of $SEQ_READS")"
+  done
 }
 
+# Each system writes its files, then they all read them back in turns.
 wl_seq() {
   local sys j d per wlab rlab
   for j in 1 4; do
     per=$((SEQ_BYTES / j))
     wlab="seq write $SEQ_SIZE bs=1M, $j job$([ $j -gt 1 ] && echo s), end_fsync"
     rlab="seq read cold $SEQ_SIZE bs=1M, $j job$([ $j -gt 1 ] && echo s)"
+    local common=(--name=seq --directory=. --bs=1M --size="$per" --numjobs="$j"
+                  --fallocate=none --group_reporting --output-format=json)
+    SEQ_READERS=
     for sys in $FUSE_SYSTEMS; do
       [ -n "${SYS_STATE[$sys]:-}" ] || continue
       skip_row "seq-write-${j}j" "$wlab" MiB/s "$sys" && { na "seq-read-${j}j" "$rlab" "$sys" MiB/s "${SYS_REASON[$sys]}"; continue; }
       say "seq $j job(s): $sys"
       d=${SYS_DIR[$sys]}/seq
       rm -rf "$d"; mkdir -p "$d"
-      local common=(--name=seq --directory="$d" --bs=1M --size="$per" --numjobs="$j"
-                    --fallocate=none --group_reporting --output-format=json)
+      common[1]=--directory=$d
       if timed "$sys" fio "${common[@]}" --rw=write --end_fsync=1 --output="$W/fio.json"; then
         T_SECS=$(fio_secs "$sys" write)
         record "seq-write-${j}j" "$wlab" "$sys" "$(div $((SEQ_BYTES >> 20)) "$T_SECS")" MiB/s "$T_SECS"
+        SEQ_READERS+="$sys "
       else
         na "seq-write-${j}j" "$wlab" "$sys" MiB/s "$T_ERR"
-        na "seq-read-${j}j" "$rlab" "$sys" MiB/s "write failed"; continue
+        na "seq-read-${j}j" "$rlab" "$sys" MiB/s "write failed"
       fi
-      seq_cold_reads "$sys" "$j" "$rlab" "${common[@]}"
-      rm -rf "${SYS_DIR[$sys]}/seq"
+    done
+    say "seq $j job(s): cold reads in turns ($SEQ_READERS)"
+    seq_cold_reads "$j" "$rlab" "${common[@]}"
+    for sys in $SEQ_READERS; do
+      [ -n "${SYS_DIR[$sys]:-}" ] && rm -rf "${SYS_DIR[$sys]}/seq"
     done
     s3_ceiling "$j" "$wlab" "$rlab"
   done
