@@ -3,6 +3,7 @@
  * overlaps or abuts are folded into it. */
 #include "config.h"
 #include "ranges.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -37,14 +38,10 @@ int ranges_add(struct ranges *r, uint32_t s, uint32_t e)
         r->n -= j - lo - 1;
         return 0;
     }
-    if (r->n == r->cap) {
-        uint32_t cap = r->cap ? r->cap * 2 : 4;
-        struct range *v = realloc(r->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        r->v = v;
-        r->cap = cap;
-    }
+    struct range *v = grow_room(r->v, r->n, &r->cap, sizeof(*v), 4);
+    if (!v)
+        return -ENOMEM;
+    r->v = v;
     memmove(&r->v[lo + 1], &r->v[lo], (r->n - lo) * sizeof(r->v[0]));
     r->v[lo].s = s;
     r->v[lo].e = e;

@@ -3,6 +3,7 @@
 #ifndef FLEXFS_CLIENT_RANGES_H
 #define FLEXFS_CLIENT_RANGES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct range {
@@ -10,7 +11,8 @@ struct range {
 };
 
 struct ranges {
-    uint32_t n, cap;
+    uint32_t n;
+    size_t cap;
     struct range *v;
 };
 

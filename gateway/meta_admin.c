@@ -5,6 +5,7 @@
 #include "config.h"
 #include "meta_admin_int.h"
 #include "log.h"
+#include "grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -419,14 +420,10 @@ static int collect_volume_inodes(void *arg, const uint8_t *k, size_t klen,
         return -EIO;
     if (in.vol != l->vol)
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 1024;
-        uint64_t *p = realloc(l->inos, cap * sizeof *p);
-        if (!p)
-            return -ENOMEM;
-        l->inos = p;
-        l->cap = cap;
-    }
+    uint64_t *p = grow_room(l->inos, l->n, &l->cap, sizeof *p, 1024);
+    if (!p)
+        return -ENOMEM;
+    l->inos = p;
     l->inos[l->n++] = in.ino;
     return 0;
 }
@@ -529,14 +526,11 @@ static int list_session(struct tx *tx, DBC *c, struct session_rec *s,
                         void *arg)
 {
     struct session_list *l = arg;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        struct meta_admin_session *p = realloc(l->s, cap * sizeof *p);
-        if (!p)
-            return -ENOMEM;
-        l->s = p;
-        l->cap = cap;
-    }
+    struct meta_admin_session *p = grow_room(l->s, l->n, &l->cap,
+                                             sizeof *p, 32);
+    if (!p)
+        return -ENOMEM;
+    l->s = p;
     struct meta_admin_session *o = &l->s[l->n];
     memset(o, 0, sizeof *o);
     o->id = s->id;
@@ -612,14 +606,11 @@ static int collect_lock(void *arg, uint64_t ino, const struct meta_lock *lk,
                         int waiting)
 {
     struct lock_list *a = arg;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 32;
-        struct meta_admin_lock *p = realloc(a->l, cap * sizeof *p);
-        if (!p)
-            return -ENOMEM;
-        a->l = p;
-        a->cap = cap;
-    }
+    struct meta_admin_lock *p = grow_room(a->l, a->n, &a->cap, sizeof *p,
+                                          32);
+    if (!p)
+        return -ENOMEM;
+    a->l = p;
     struct meta_admin_lock *o = &a->l[a->n++];
     o->ino = ino;
     o->session = lk->session;

@@ -14,6 +14,7 @@
 #include "blockkey.h"
 #include "log.h"
 #include "store.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -110,20 +111,6 @@ static int cancelled(void *arg)
     return f->o->cancelled && f->o->cancelled(f->o->arg);
 }
 
-/* Grows *arr (of elem-sized items) to hold one more. */
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    size_t nc = *cap ? *cap * 2 : 256;
-    void *p = realloc(*arr, nc * elem);
-    if (!p)
-        return -ENOMEM;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
-
 static struct ino_info *find_ino(struct fsck *f, uint64_t ino)
 {
     size_t lo = 0, hi = f->nin;
@@ -184,8 +171,11 @@ static int walk_inode(void *arg, const uint8_t *k, size_t klen,
     tick(f);
     if (vol_deleting(f, in.vol))
         return 0;
-    if (grow((void **)&f->in, &f->capin, f->nin, sizeof *f->in))
+    struct ino_info *in_room = grow_room(f->in, f->nin, &f->capin,
+                                         sizeof *f->in, 256);
+    if (!in_room)
         return -ENOMEM;
+    f->in = in_room;
     f->in[f->nin++] = (struct ino_info){ .ino = in.ino, .vol = in.vol,
                                          .change = in.change,
                                          .mode = in.mode,
@@ -214,8 +204,11 @@ static int walk_entry(void *arg, const uint8_t *k, size_t klen,
     }
     if (p && vol_deleting(f, p->vol))
         return 0;
-    if (grow((void **)&f->dang, &f->capdang, f->ndang, sizeof *f->dang))
+    struct dangling *dang = grow_room(f->dang, f->ndang, &f->capdang,
+                                      sizeof *f->dang, 256);
+    if (!dang)
         return -ENOMEM;
+    f->dang = dang;
     struct dangling *g = &f->dang[f->ndang++];
     g->parent = parent;
     g->ino = d.ino;
@@ -257,8 +250,11 @@ static int list_object(void *arg, const char *key, uint64_t size)
         f->r->foreign_objects++;
         return 0;
     }
-    if (grow((void **)&f->objs, &f->capobj, f->nobj, sizeof *f->objs))
+    struct obj *objs = grow_room(f->objs, f->nobj, &f->capobj,
+                                 sizeof *f->objs, 256);
+    if (!objs)
         return -ENOMEM;
+    f->objs = objs;
     f->objs[f->nobj++] = (struct obj){ bk.volume, bk.ino, bk.index,
                                        bk.version, 0 };
     return 0;
@@ -287,8 +283,11 @@ static int walk_block(void *arg, const uint8_t *k, size_t klen,
                 f->objs[i].seen = 1;
                 break;
             }
-        if (grow((void **)&f->stray, &f->capstray, f->nstray, sizeof e))
+        void *stray = grow_room(f->stray, f->nstray, &f->capstray, sizeof e,
+                                256);
+        if (!stray)
             return -ENOMEM;
+        f->stray = stray;
         f->stray[f->nstray++] = e;
         return 0;
     }
@@ -300,8 +299,10 @@ static int walk_block(void *arg, const uint8_t *k, size_t klen,
         o->seen = 1;
         return 0;
     }
-    if (grow((void **)&f->miss, &f->capmiss, f->nmiss, sizeof e))
+    void *miss = grow_room(f->miss, f->nmiss, &f->capmiss, sizeof e, 256);
+    if (!miss)
         return -ENOMEM;
+    f->miss = miss;
     f->miss[f->nmiss++] = e;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "meta_internal.h"
 #include "log.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -112,14 +113,10 @@ struct lock_set {
 
 static int set_push(struct lock_set *s, const struct meta_lock *l)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        struct meta_lock *p = realloc(s->l, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        s->l = p;
-        s->cap = cap;
-    }
+    struct meta_lock *p = grow_room(s->l, s->n, &s->cap, sizeof(*p), 8);
+    if (!p)
+        return -ENOMEM;
+    s->l = p;
     s->l[s->n++] = *l;
     return 0;
 }
@@ -139,14 +136,10 @@ int lock_kick_add(struct lock_kick *k, uint64_t ino)
 {
     if (k->n && k->inos[k->n - 1] == ino)
         return 0;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 8;
-        uint64_t *p = realloc(k->inos, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        k->inos = p;
-        k->cap = cap;
-    }
+    uint64_t *p = grow_room(k->inos, k->n, &k->cap, sizeof(*p), 8);
+    if (!p)
+        return -ENOMEM;
+    k->inos = p;
     k->inos[k->n++] = ino;
     return 0;
 }
@@ -509,14 +502,10 @@ struct list_args {
 static int list_one(void *arg, DBC *c, uint64_t ino, const struct meta_lock *l)
 {
     struct list_args *a = arg;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        struct list_item *p = realloc(a->items, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        a->items = p;
-        a->cap = cap;
-    }
+    struct list_item *p = grow_room(a->items, a->n, &a->cap, sizeof(*p), 16);
+    if (!p)
+        return -ENOMEM;
+    a->items = p;
     a->items[a->n++] = (struct list_item){ ino, *l };
     return 0;
 }

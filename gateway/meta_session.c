@@ -5,6 +5,7 @@
 #include "config.h"
 #include "meta_internal.h"
 #include "log.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -195,14 +196,10 @@ struct id_list {
 
 static int id_push(struct id_list *l, uint64_t id)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        uint64_t *p = realloc(l->v, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        l->v = p;
-        l->cap = cap;
-    }
+    uint64_t *p = grow_room(l->v, l->n, &l->cap, sizeof(*p), 16);
+    if (!p)
+        return -ENOMEM;
+    l->v = p;
     l->v[l->n++] = id;
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "flexfs_prot.h"
 #include "log.h"
 #include "native_posix.h"
+#include "grow.h"
 
 /* Space reported by STATFS for a store without a capacity (S3). */
 #define UNLIMITED_BYTES (1ull << 50)
@@ -406,7 +407,7 @@ static enum rpc_verdict fx_release(struct rpc_req *req, void *a, void *r)
 
 struct dirfill {
     fx_dirent *ents;
-    u_int n, cap;
+    size_t n, cap;
     size_t used, max;
     int full, err;
 };
@@ -422,14 +423,10 @@ static int dirfill_add(void *arg, const char *name, size_t namelen,
         f->full = 1;
         return 1;
     }
-    if (f->n == f->cap) {
-        u_int cap = f->cap ? f->cap * 2 : 64;
-        fx_dirent *p = realloc(f->ents, cap * sizeof(*p));
-        if (!p)
-            goto nomem;
-        f->ents = p;
-        f->cap = cap;
-    }
+    fx_dirent *p = grow_room(f->ents, f->n, &f->cap, sizeof(*p), 64);
+    if (!p)
+        goto nomem;
+    f->ents = p;
     fx_dirent *e = &f->ents[f->n];
     memset(e, 0, sizeof(*e));
     e->name.fx_name_val = malloc(namelen ? namelen : 1);
@@ -478,7 +475,7 @@ static enum rpc_verdict readdir_common(struct rpc_req *req, void *a, void *r,
         rc = -EINVAL;                   /* max_bytes too small for one */
     res->status = status_of(rc);
     if (rc < 0) {
-        for (u_int i = 0; i < f.n; i++) {
+        for (size_t i = 0; i < f.n; i++) {
             free(f.ents[i].name.fx_name_val);
             free(f.ents[i].attr);
         }
@@ -487,7 +484,7 @@ static enum rpc_verdict readdir_common(struct rpc_req *req, void *a, void *r,
     }
     /* Freed with the reply by xdr_free. */
     ok->entries.entries_val = f.ents;
-    ok->entries.entries_len = f.n;
+    ok->entries.entries_len = (u_int)f.n;
     ok->eof = eof && !f.full;
     return RPC_REPLY;
 }

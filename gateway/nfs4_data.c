@@ -30,6 +30,7 @@
 #include "blockkey.h"
 #include "log.h"
 #include "nfs4_data.h"
+#include "grow.h"
 
 #define NBUCKETS       1024
 #define FILE_MAX_BYTES (16u << 20)      /* buffered per file before commit */
@@ -136,14 +137,11 @@ static struct dblock *block_get(struct dfile *f, uint64_t index)
     for (size_t i = 0; i < f->nblocks; i++)
         if (f->blocks[i].index == index)
             return &f->blocks[i];
-    if (f->nblocks == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 4;
-        struct dblock *nb = realloc(f->blocks, cap * sizeof(*nb));
-        if (!nb)
-            return NULL;
-        f->blocks = nb;
-        f->cap = cap;
-    }
+    struct dblock *nb = grow_room(f->blocks, f->nblocks, &f->cap,
+                                  sizeof(*nb), 4);
+    if (!nb)
+        return NULL;
+    f->blocks = nb;
     struct dblock *b = &f->blocks[f->nblocks++];
     memset(b, 0, sizeof(*b));
     b->index = index;
@@ -205,16 +203,12 @@ static long ext_put(struct dblock *b, uint32_t off, const char *buf,
     }
     memcpy(ne.data + (off - lo), buf, len);
     if (j == i) {                       /* a new extent: make room */
-        if (b->n == b->cap) {
-            size_t cap = b->cap ? b->cap * 2 : 4;
-            struct ext *nx = realloc(b->ext, cap * sizeof(*nx));
-            if (!nx) {
-                free(ne.data);
-                return -ENOMEM;
-            }
-            b->ext = nx;
-            b->cap = cap;
+        struct ext *nx = grow_room(b->ext, b->n, &b->cap, sizeof(*nx), 4);
+        if (!nx) {
+            free(ne.data);
+            return -ENOMEM;
         }
+        b->ext = nx;
         memmove(&b->ext[i + 1], &b->ext[i], (b->n - i) * sizeof(*b->ext));
         b->n++;
     } else if (j > i + 1) {
@@ -658,14 +652,10 @@ static size_t aged(struct nfs4_wcache *wc, int64_t age, uint64_t **out)
                 continue;
             if (age >= 0 && f->nblocks == 0 && f->first + ERROR_KEEP > now)
                 continue;               /* an error waiting for a COMMIT */
-            if (n == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                uint64_t *ni = realloc(*out, nc * sizeof(*ni));
-                if (!ni)
-                    goto done;
-                *out = ni;
-                cap = nc;
-            }
+            uint64_t *ni = grow_room(*out, n, &cap, sizeof(*ni), 16);
+            if (!ni)
+                goto done;
+            *out = ni;
             (*out)[n++] = f->ino;
         }
 done:

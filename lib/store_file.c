@@ -18,6 +18,7 @@
 #include "config.h"
 #include "store_impl.h"
 #include "log.h"
+#include "grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -396,15 +397,12 @@ static int read_dir(const char *path, struct entry **out, size_t *count)
         }
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct entry *ne = realloc(e, cap * sizeof(*e));
-            if (!ne) {
-                rc = -ENOMEM;
-                break;
-            }
-            e = ne;
+        struct entry *ne = grow_room(e, n, &cap, sizeof(*e), 64);
+        if (!ne) {
+            rc = -ENOMEM;
+            break;
         }
+        e = ne;
         size_t nl = strlen(nm);
         e[n].name = malloc(nl + 2);
         if (!e[n].name) {

@@ -1,10 +1,13 @@
-/* test_lib.c - unit tests for lib/: configuration parsing and block keys. */
+/* test_lib.c - unit tests for lib/: configuration parsing, block keys and
+ * growing arrays. */
 #include "config.h"
 #include "blockkey.h"
 #include "conf.h"
+#include "grow.h"
 
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +120,33 @@ START_TEST(block_keys)
 }
 END_TEST
 
+START_TEST(grow_arrays)
+{
+    size_t cap = 0, n;
+    uint64_t *a = NULL;
+    for (n = 0; n < 1000; n++) {
+        uint64_t *p = grow_room(a, n, &cap, sizeof(*p), 4);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_gt(cap, n);
+        a = p;
+        a[n] = n * 3;
+    }
+    ck_assert_uint_eq(cap, 1024);        /* 4 doubled eight times */
+    for (n = 0; n < 1000; n++)
+        ck_assert_uint_eq(a[n], n * 3);
+    /* Room left: the same array, untouched. */
+    ck_assert_ptr_eq(grow_room(a, 1000, &cap, sizeof(*a), 4), a);
+    ck_assert_uint_eq(cap, 1024);
+    /* A size that cannot be had: NULL, and the array and cap as they
+     * were. */
+    size_t big = cap;
+    ck_assert_ptr_null(grow_room(a, big, &big, SIZE_MAX / 1024, 4));
+    ck_assert_uint_eq(big, 1024);
+    ck_assert_uint_eq(a[999], 2997);
+    free(a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lib");
@@ -126,6 +156,7 @@ int main(void)
     tcase_add_test(tc, hostports);
     tcase_add_test(tc, ini_files);
     tcase_add_test(tc, block_keys);
+    tcase_add_test(tc, grow_arrays);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
