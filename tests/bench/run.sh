@@ -308,6 +308,14 @@ umount_sys() {
   fi
 }
 
+# Before a timed write: what the previous system wrote goes to disk first
+# (sync), and the disk gets a moment to finish behind it, so that no
+# system's write pays for another's.
+settle() {
+  sync
+  sleep "${SETTLE_SECS:-3}"
+}
+
 # Makes the next read of SYS cold: its own caches (remount) and the kernel's.
 cold() {
   local sys=$1
@@ -571,6 +579,7 @@ wl_seq() {
       d=${SYS_DIR[$sys]}/seq
       rm -rf "$d"; mkdir -p "$d"
       common[1]=--directory=$d
+      settle
       if timed "$sys" fio "${common[@]}" --rw=write --end_fsync=1 --output="$W/fio.json"; then
         T_SECS=$(fio_secs "$sys" write)
         record "seq-write-${j}j" "$wlab" "$sys" "$(div $((SEQ_BYTES >> 20)) "$T_SECS")" MiB/s "$T_SECS"
