@@ -283,8 +283,8 @@ static int walk_block(void *arg, const uint8_t *k, size_t klen,
                 f->objs[i].seen = 1;
                 break;
             }
-        void *stray = grow_room(f->stray, f->nstray, &f->capstray, sizeof e,
-                                256);
+        struct mapent *stray = grow_room(f->stray, f->nstray, &f->capstray,
+                                         sizeof e, 256);
         if (!stray)
             return -ENOMEM;
         f->stray = stray;
@@ -299,7 +299,8 @@ static int walk_block(void *arg, const uint8_t *k, size_t klen,
         o->seen = 1;
         return 0;
     }
-    void *miss = grow_room(f->miss, f->nmiss, &f->capmiss, sizeof e, 256);
+    struct mapent *miss = grow_room(f->miss, f->nmiss, &f->capmiss, sizeof e,
+                                    256);
     if (!miss)
         return -ENOMEM;
     f->miss = miss;

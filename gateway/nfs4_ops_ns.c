@@ -244,15 +244,15 @@ nfsstat4 nfs4_op_create(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 
 /* ---- LINK, REMOVE, RENAME ---- */
 
-/* The end of a change to the current directory (LINK, REMOVE): its new
- * attributes become current, and the change_info spans the change. */
-static nfsstat4 dir_changed(struct nfs4_cctx *c,
-                            const struct meta_dirchange *dc, change_info4 *ci)
+/* The end of a change to the current directory (LINK, REMOVE, the target
+ * of RENAME): its new attributes become current, and the change_info
+ * spans the change. */
+static void dir_changed(struct nfs4_cctx *c, const struct meta_dirchange *dc,
+                        change_info4 *ci)
 {
     struct meta_attr after;
     nfs4_cinfo(c->srv, ci, dc, &after);
     nfs4_set_cur(c, &c->cur, &after);
-    return NFS4_OK;
 }
 
 nfsstat4 nfs4_op_link(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
@@ -281,7 +281,8 @@ nfsstat4 nfs4_op_link(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
                        &dc);
     if (rc < 0)
         return nfs4_errno(rc);
-    return dir_changed(c, &dc, &ok->cinfo);
+    dir_changed(c, &dc, &ok->cinfo);
+    return NFS4_OK;
 }
 
 nfsstat4 nfs4_op_remove(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
@@ -301,14 +302,15 @@ nfsstat4 nfs4_op_remove(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
                          name->utf8string_val, name->utf8string_len, &dc);
     if (rc < 0)
         return nfs4_errno(rc);
-    return dir_changed(c, &dc, &ok->cinfo);
+    dir_changed(c, &dc, &ok->cinfo);
+    return NFS4_OK;
 }
 
 nfsstat4 nfs4_op_rename(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     RENAME4args *args = &a->nfs_argop4_u.oprename;
     RENAME4resok *ok = &r->nfs_resop4_u.oprename.RENAME4res_u.resok4;
-    struct meta_attr sdir, tdir, after;
+    struct meta_attr sdir, tdir;
     struct meta_dirchange dcs[2];
     if (!c->has_saved)
         return NFS4ERR_NOFILEHANDLE;
@@ -334,8 +336,7 @@ nfsstat4 nfs4_op_rename(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     if (rc < 0)
         return nfs4_errno(rc);
     nfs4_cinfo(c->srv, &ok->source_cinfo, &dcs[0], NULL);
-    nfs4_cinfo(c->srv, &ok->target_cinfo, &dcs[1], &after);
-    nfs4_set_cur(c, &c->cur, &after);
+    dir_changed(c, &dcs[1], &ok->target_cinfo);
     return NFS4_OK;
 }
 
