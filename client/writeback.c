@@ -565,18 +565,23 @@ static int upload_commit(struct client *cl, struct fnode *fn,
             rc = -EIO;
         return rc;
     }
-    /* Committed versions are what readers will ask for next. */
+    /* A merged image is what the next merge into its block will want:
+     * random writers flush the same blocks again and again.  A whole block
+     * this client wrote is in the kernel's page cache already, and a
+     * second copy here would only cost memory, fresh memory for the first
+     * cache_size written: a 1 GiB sequential write on a new mount touched
+     * 290 MiB with it and 31-51 MiB without, and ran at a median of 1,040
+     * against 1,400 MiB/s.  Its buffer goes back for the next dirty block. */
     for (size_t i = 0; i < n; i++) {
-        char *img = ups[i].img;
-        uint32_t cap = ups[i].img_cap;
-        if (!img) {
-            img = ups[i].d->buf;
-            cap = ups[i].d->cap;
-            ups[i].d->buf = NULL;
+        struct dblock *d = ups[i].d;
+        if (!ups[i].img) {
+            bcache_buf_free(cl->cache, d->buf, d->cap);
+            d->buf = NULL;
+            continue;
         }
+        struct bkey k = { fn->ino, d->index, ups[i].ver };
+        bcache_insert(cl->cache, &k, ups[i].img, ups[i].img_cap, ups[i].len);
         ups[i].img = NULL;
-        struct bkey k = { fn->ino, ups[i].d->index, ups[i].ver };
-        bcache_insert(cl->cache, &k, img, cap, ups[i].len);
     }
     return 0;
 }

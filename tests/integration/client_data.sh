@@ -29,6 +29,11 @@ t1=$(now)
 fx_check "big file size" test "$(stat -c %s "$M/big")" = $SIZE
 fx_check "the counters file shows the uploads" \
   fx_wait_for 10 grep -q '^store_put_bytes=[1-9][0-9]\{8\}' "$T"/stats/mount-*mnt.stats
+# Whole blocks written are in the kernel's page cache: the mount's block
+# cache does not hold them a second time.
+fx_check "whole written blocks are not cached twice" awk -F= '
+  $1 == "cache_bytes" { b = $2 } END { exit !(b < 16 * 1048576) }' \
+  "$T"/stats/mount-*mnt.stats
 remount
 t2=$(now)
 got=$(sha256sum "$M/big" | cut -d' ' -f1)
