@@ -12,6 +12,12 @@
  * the default 256 MiB cache) missed once in 64 reads, each miss a whole
  * 4 MiB block from the store: 1,049 block loads for 64 blocks.
  *
+ * A block all of whose bytes went to the kernel's page cache leaves at
+ * its last release (bcache_release_sent): the page cache holds it, and a
+ * second copy here cost a new mount 256 MiB of fresh memory per cold
+ * sequential read.  On local blocks a 1 GiB cold read went from 1,444-
+ * 1,598 to 2,291-2,491 MiB/s with 1 job, and the mount's CPU halved.
+ *
  * Buffers of evicted entries and of flushed dirty blocks are kept as
  * spares for the next loads and dirty blocks: a fresh buffer costs a page
  * fault and a zeroed page per 4 KiB the first time it is written (perf: a
@@ -62,6 +68,8 @@ struct bcache {
     uint64_t spare_bytes;
     struct partial *partials;   /* bcache_partial_read: npartials slots */
     unsigned npartials;
+    struct bkey *sent;          /* blocks lately dropped as sent, hashed */
+    unsigned nsent;
 };
 
 static unsigned bucket_of(const struct bkey *k)
@@ -90,7 +98,11 @@ int bcache_create(uint64_t max_bytes, struct bcache **out)
     uint64_t slots = max_bytes / PARTIAL_SLOT_BYTES;
     c->npartials = slots < 1 ? 1 : slots > 65536 ? 65536 : (unsigned)slots;
     c->partials = calloc(c->npartials, sizeof(*c->partials));
-    if (!c->partials) {
+    c->nsent = c->npartials * 8;
+    c->sent = calloc(c->nsent, sizeof(*c->sent));
+    if (!c->partials || !c->sent) {
+        free(c->partials);
+        free(c->sent);
         free(c);
         return -ENOMEM;
     }
@@ -115,6 +127,7 @@ void bcache_destroy(struct bcache *c)
         free(c->spares[i].buf);
     free(c->spares);
     free(c->partials);
+    free(c->sent);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->loaded);
     free(c);
@@ -314,14 +327,42 @@ int bcache_get(struct bcache *c, const struct bkey *k, uint32_t len,
     return rc < 0 ? rc : 0;
 }
 
+/* c->lock held. */
+static void release_locked(struct bcache *c, struct bentry *e)
+{
+    e->refs--;
+    if (e->refs == 0 && e->drop) {
+        c->sent[bucket_of(&e->k) % c->nsent] = e->k;
+        unhash(c, e);
+        entry_free(c, e);
+    } else if (e->refs == 0 && c->bytes > c->max_bytes) {
+        evict(c);
+    }
+}
+
 void bcache_release(struct bcache *c, struct bentry *e)
 {
     if (!e)
         return;
     pthread_mutex_lock(&c->lock);
-    e->refs--;
-    if (e->refs == 0 && c->bytes > c->max_bytes)
-        evict(c);
+    release_locked(c, e);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The page cache reads each page of a file once while it holds it, so the
+ * bytes sent add up to the block's length when it has all of them; a
+ * page read twice (evicted meanwhile) only makes the drop come early. */
+void bcache_release_sent(struct bcache *c, struct bentry *e, uint32_t from,
+                         uint32_t to)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&c->lock);
+    if (to > from && e->sent < e->len)
+        e->sent += to - from;
+    if (e->sent >= e->len)
+        e->drop = 1;
+    release_locked(c, e);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -344,6 +385,14 @@ void bcache_insert(struct bcache *c, const struct bkey *k, char *data,
     else
         evict(c);
     pthread_mutex_unlock(&c->lock);
+}
+
+int bcache_was_sent(struct bcache *c, const struct bkey *k)
+{
+    pthread_mutex_lock(&c->lock);
+    int sent = key_eq(&c->sent[bucket_of(k) % c->nsent], k);
+    pthread_mutex_unlock(&c->lock);
+    return sent;
 }
 
 int bcache_partial_read(struct bcache *c, uint64_t ino, uint64_t index)

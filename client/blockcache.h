@@ -22,6 +22,8 @@ struct bentry {
     uint32_t cap;               /* bytes allocated at data */
     int state;
     unsigned refs;
+    uint32_t sent;              /* bytes sent to the page cache */
+    int drop;                   /* all sent: drop at the last release */
     struct bentry *hnext, *lprev, *lnext;
 };
 
@@ -36,8 +38,17 @@ void bcache_destroy(struct bcache *c);
 int bcache_get(struct bcache *c, const struct bkey *k, uint32_t len,
                bcache_load_fn load, void *arg, struct bentry **out);
 void bcache_release(struct bcache *c, struct bentry *e);
+/* Releases e after bytes [from, to) of it went to the kernel's page
+ * cache; once all of it has, it leaves the cache at its last release
+ * (its buffer kept for reuse), since the page cache holds it now. */
+void bcache_release_sent(struct bcache *c, struct bentry *e, uint32_t from,
+                         uint32_t to);
 /* Is the key cached or being loaded with at least len bytes? */
 int bcache_has(struct bcache *c, const struct bkey *k, uint32_t len);
+/* Was the key lately dropped after it was all sent (bcache_release_sent)?
+ * A read-ahead queued before the reader got there then has nothing to
+ * do: the reader loaded the block itself, and the page cache has it. */
+int bcache_was_sent(struct bcache *c, const struct bkey *k);
 /* Adds a block we already have (takes ownership of data, cap bytes from
  * bcache_buf_alloc).  Lets data go if the key is there already. */
 void bcache_insert(struct bcache *c, const struct bkey *k, char *data,

@@ -122,6 +122,15 @@ void blockio_release(struct client *cl, struct bentry *e)
     bcache_release(cl->cache, e);
 }
 
+void blockio_release_sent(struct client *cl, struct bentry *e, uint32_t from,
+                          uint32_t to)
+{
+    if (e && e->state != -1)
+        bcache_release_sent(cl->cache, e, from, to);
+    else
+        blockio_release(cl, e);
+}
+
 struct fetch_job {
     struct client *cl;
     struct bio_req *r;
@@ -180,8 +189,10 @@ struct prefetch {
 static void prefetch_job(void *arg)
 {
     struct prefetch *p = arg;
+    struct bkey k = { .ino = p->ino, .index = p->index, .ver = p->ver };
     struct bentry *e = NULL;
-    if (blockio_fetch(p->cl, p->ino, p->index, p->ver, p->len, &e) == 0)
+    if (!bcache_was_sent(p->cl->cache, &k) &&
+        blockio_fetch(p->cl, p->ino, p->index, p->ver, p->len, &e) == 0)
         blockio_release(p->cl, e);
     free(p);
 }
@@ -190,7 +201,8 @@ void blockio_prefetch(struct client *cl, uint64_t ino, uint64_t index,
                       uint64_t ver, uint32_t len)
 {
     struct bkey k = { .ino = ino, .index = index, .ver = ver };
-    if (ver == 0 || len == 0 || bcache_has(cl->cache, &k, len))
+    if (ver == 0 || len == 0 || bcache_has(cl->cache, &k, len) ||
+        bcache_was_sent(cl->cache, &k))
         return;
     struct prefetch *p = malloc(sizeof(*p));
     if (!p)

@@ -23,6 +23,10 @@ int blockio_fetch_many(struct client *cl, struct bio_req *reqs, size_t n);
 int blockio_fetch(struct client *cl, uint64_t ino, uint64_t index,
                   uint64_t ver, uint32_t len, struct bentry **out);
 void blockio_release(struct client *cl, struct bentry *e);
+/* The same after bytes [from, to) of e went to the kernel's page cache
+ * (bcache_release_sent). */
+void blockio_release_sent(struct client *cl, struct bentry *e, uint32_t from,
+                          uint32_t to);
 /* Whether the block is in the cache (or on its way there). */
 int blockio_cached(struct client *cl, uint64_t ino, uint64_t index,
                    uint64_t ver, uint32_t len);

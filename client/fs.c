@@ -862,7 +862,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct rpc_cred cr;
     data_cred(req, fn, &cr);
     struct rp_data d;
-    int rc = rp_read(cl, fn, &cr, (uint64_t)off, size, &d);
+    int rc = rp_read(cl, fn, &cr, (uint64_t)off, size, !fi->direct_io, &d);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
     } else {

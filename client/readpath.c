@@ -250,8 +250,15 @@ static int read_once(struct client *cl, struct fnode *fn,
 
 void rp_done(struct client *cl, struct rp_data *d)
 {
-    for (size_t i = 0; i < d->nheld; i++)
-        blockio_release(cl, d->held[i]);
+    for (size_t i = 0; i < d->nheld; i++) {
+        struct bentry *e = d->held[i];
+        uint32_t from = (uint32_t)((char *)d->iov[i].iov_base - e->data);
+        if (d->page_cached)
+            blockio_release_sent(cl, e, from,
+                                 from + (uint32_t)d->iov[i].iov_len);
+        else
+            blockio_release(cl, e);
+    }
     free(d->buf);
     memset(d, 0, sizeof(*d));
 }
@@ -261,9 +268,10 @@ void rp_done(struct client *cl, struct rp_data *d)
  * one of three copies of every byte read, on a machine whose cores also
  * complete the block reads. */
 int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
-            uint64_t off, size_t size, struct rp_data *out)
+            uint64_t off, size_t size, int page_cached, struct rp_data *out)
 {
     memset(out, 0, sizeof(*out));
+    out->page_cached = page_cached;
     /* A random read of a file larger than the cache takes from the store
      * only what it asks for: whole blocks would push each other out of
      * the cache, every 4 KiB read costing a 4 MiB transfer.  A block read

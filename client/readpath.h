@@ -25,12 +25,15 @@ struct rp_data {
     char *buf;
     struct bentry *held[RP_MAX_SEGS];
     size_t nheld;
+    int page_cached;            /* the kernel keeps what is sent */
 };
 
 /* Reads up to size bytes at off; got is short at the end of the file.
- * Call rp_done when the data has been sent. */
+ * page_cached: the kernel keeps the data in its page cache (not an
+ * O_DIRECT open), so blocks sent whole need not stay in ours.  Call
+ * rp_done when the data has been sent. */
 int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
-            uint64_t off, size_t size, struct rp_data *out);
+            uint64_t off, size_t size, int page_cached, struct rp_data *out);
 void rp_done(struct client *cl, struct rp_data *d);
 
 #endif

@@ -39,6 +39,11 @@ t2=$(now)
 got=$(sha256sum "$M/big" | cut -d' ' -f1)
 t3=$(now)
 fx_check "big file checksum after remount" test "$got" = "$want"
+# Read whole through the page cache: the block cache lets each block go
+# once all of it was sent, so it holds no second copy either.
+fx_check "blocks read whole are not cached twice" fx_wait_for 15 awk -F= '
+  $1 == "cache_misses" { m = $2 } $1 == "cache_bytes" { b = $2 }
+  END { exit !(m >= 100 && b < 16 * 1048576) }' "$T"/stats/mount-*mnt.stats
 fx_log "sequential: write $(rate $SIZE "$t0" "$t1") MiB/s (with urandom), cold read $(rate $SIZE "$t2" "$t3") MiB/s"
 rm "$M/big"
 

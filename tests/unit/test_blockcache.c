@@ -206,6 +206,62 @@ START_TEST(spares_bounded)
 }
 END_TEST
 
+static struct bentry *hold(struct bcache *c, uint64_t index, uint32_t len)
+{
+    struct bkey k = { 1, index, 7 };
+    struct bentry *e = NULL;
+    ck_assert_int_eq(bcache_get(c, &k, len, load_pattern, NULL, &e), 0);
+    return e;
+}
+
+static int cached(struct bcache *c, uint64_t index, uint32_t len)
+{
+    struct bkey k = { 1, index, 7 };
+    return bcache_has(c, &k, len);
+}
+
+/* A block whose every byte went to the page cache leaves the cache at
+ * its last release, its buffer kept; a read-ahead then skips it. */
+START_TEST(sent_blocks_leave)
+{
+    struct bcache *c;
+    ck_assert_int_eq(bcache_create(32 * MIB, &c), 0);
+    struct bkey k0 = { 1, 0, 7 };
+    struct bentry *e = hold(c, 0, 4 * MIB);
+    char *data = e->data;
+    bcache_release_sent(c, e, 0, 3 * MIB);
+    ck_assert_int_eq(cached(c, 0, 4 * MIB), 1);
+    ck_assert_int_eq(bcache_was_sent(c, &k0), 0);
+    /* The rest, while another reader holds it: it stays until then. */
+    e = hold(c, 0, 4 * MIB);
+    struct bentry *other = hold(c, 0, 4 * MIB);
+    bcache_release_sent(c, e, 3 * MIB, 4 * MIB);
+    ck_assert_int_eq(cached(c, 0, 4 * MIB), 1);
+    bcache_release(c, other);
+    ck_assert_int_eq(cached(c, 0, 4 * MIB), 0);
+    ck_assert_int_eq(bcache_was_sent(c, &k0), 1);
+    struct bcache_stats st;
+    bcache_stats(c, &st);
+    ck_assert_uint_eq(st.bytes, 0);
+    ck_assert_uint_eq(st.spare_bytes, 4 * MIB);
+    /* The next block loaded takes the buffer. */
+    e = hold(c, 1, 4 * MIB);
+    ck_assert_ptr_eq(e->data, data);
+    bcache_release(c, e);
+    /* Plain releases never drop; a short last block drops at its length. */
+    e = hold(c, 2, 100);
+    bcache_release(c, e);
+    e = hold(c, 2, 100);
+    bcache_release_sent(c, e, 0, 99);
+    ck_assert_int_eq(cached(c, 2, 100), 1);
+    e = hold(c, 2, 100);
+    bcache_release_sent(c, e, 99, 100);
+    ck_assert_int_eq(cached(c, 2, 100), 0);
+    ck_assert_int_eq(cached(c, 1, 4 * MIB), 1);
+    bcache_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("blockcache");
@@ -215,6 +271,7 @@ int main(void)
     tcase_add_test(tc, partial_reads);
     tcase_add_test(tc, spares_reused);
     tcase_add_test(tc, spares_bounded);
+    tcase_add_test(tc, sent_blocks_leave);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
