@@ -35,9 +35,13 @@
 #include "store.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { B_LOADING = 1, B_READY = 2 };
 
@@ -66,6 +70,7 @@ struct bcache {
     struct spare *spares;
     size_t nspares, spares_cap;
     uint64_t spare_bytes;
+    time_t spare_taken;         /* CLOCK_MONOTONIC seconds, last take */
     struct partial *partials;   /* bcache_partial_read: npartials slots */
     unsigned npartials;
     struct bkey *sent;          /* blocks lately dropped as sent, hashed */
@@ -133,6 +138,23 @@ void bcache_destroy(struct bcache *c)
     free(c);
 }
 
+static time_t mono_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* Frees spares, last kept first, down to keep bytes.  c->lock held. */
+static void spares_cut(struct bcache *c, uint64_t keep)
+{
+    while (c->nspares && c->spare_bytes > keep) {
+        struct spare s = c->spares[--c->nspares];
+        c->spare_bytes -= s.cap;
+        free(s.buf);
+    }
+}
+
 /* Is there room for cap more bytes of spares?  c->lock held. */
 static int spare_room(const struct bcache *c, uint32_t cap)
 {
@@ -162,6 +184,7 @@ static void spare_put(struct bcache *c, char *buf, uint32_t cap)
  * on it, else a new one.  c->lock held. */
 static char *spare_take(struct bcache *c, uint32_t len, uint32_t *cap)
 {
+    c->spare_taken = mono_secs();
     for (size_t i = 0; i < c->nspares; i++) {
         struct spare s = c->spares[i];
         if (s.cap >= len && s.cap - len <= s.cap / 4) {
@@ -241,11 +264,9 @@ static void evict(struct bcache *c)
         e = prev;
     }
     /* Entries took the room that spares had: give memory back. */
-    while (c->nspares && c->spare_bytes > c->max_bytes / 8 &&
-           c->bytes + c->spare_bytes > c->max_bytes) {
-        struct spare s = c->spares[--c->nspares];
-        c->spare_bytes -= s.cap;
-        free(s.buf);
+    if (c->bytes + c->spare_bytes > c->max_bytes) {
+        uint64_t room = c->bytes < c->max_bytes ? c->max_bytes - c->bytes : 0;
+        spares_cut(c, room > c->max_bytes / 8 ? room : c->max_bytes / 8);
     }
 }
 
@@ -385,6 +406,24 @@ void bcache_insert(struct bcache *c, const struct bkey *k, char *data,
     else
         evict(c);
     pthread_mutex_unlock(&c->lock);
+}
+
+void bcache_trim(struct bcache *c, unsigned idle_secs)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t before = c->spare_bytes;
+    if (mono_secs() - c->spare_taken >= (time_t)idle_secs)
+        spares_cut(c, c->max_bytes / 8);
+    int cut = c->spare_bytes < before;
+    pthread_mutex_unlock(&c->lock);
+#ifdef __GLIBC__
+    /* Freed block buffers sit in malloc's arenas (4 MiB is under its
+     * grown mmap threshold); give their pages back to the system. */
+    if (cut)
+        malloc_trim(0);
+#else
+    (void)cut;
+#endif
 }
 
 int bcache_was_sent(struct bcache *c, const struct bkey *k)

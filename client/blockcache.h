@@ -53,6 +53,10 @@ int bcache_was_sent(struct bcache *c, const struct bkey *k);
  * bcache_buf_alloc).  Lets data go if the key is there already. */
 void bcache_insert(struct bcache *c, const struct bkey *k, char *data,
                    uint32_t cap, uint32_t len);
+/* When no spare was taken for idle_secs, gives back the spares over an
+ * eighth of the budget: an idle mount keeps what it kept before spares
+ * could fill the cache's unused room. */
+void bcache_trim(struct bcache *c, unsigned idle_secs);
 /* A buffer of at least len bytes (*cap gets its size), reusing those of
  * evicted entries; give it back with bcache_buf_free or bcache_insert. */
 char *bcache_buf_alloc(struct bcache *c, uint32_t len, uint32_t *cap);

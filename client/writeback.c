@@ -35,6 +35,7 @@
 #define COMMIT_WAIT_MS 60000
 #define DIRTY_EXPIRE_SECS 30    /* dirty data older than this is flushed */
 #define SCAN_SECS 5
+#define SPARE_IDLE_SECS 30      /* then the block cache's spares go back */
 
 struct dblock {
     uint64_t index;
@@ -721,7 +722,8 @@ static void queue_if_old(struct fnode *fn, void *arg)
         queue_fnode(cl, fn, 1);
 }
 
-/* Waits for work; every SCAN_SECS one flusher looks for old dirty data.
+/* Waits for work; every SCAN_SECS one flusher looks for old dirty data
+ * and lets the block cache give back spares it has not used lately.
  * Called and returns with w->lock held. */
 static void wait_work(struct wb *w)
 {
@@ -732,6 +734,7 @@ static void wait_work(struct wb *w)
             w->last_scan = ts.tv_sec;
             pthread_mutex_unlock(&w->lock);
             itable_foreach(w->cl->inodes, queue_if_old, w->cl);
+            bcache_trim(w->cl->cache, SPARE_IDLE_SECS);
             pthread_mutex_lock(&w->lock);
             continue;
         }

@@ -147,7 +147,8 @@ START_TEST(spares_reused)
 END_TEST
 
 /* Spares may fill the budget that entries leave unused (dirty blocks
- * come and go through them), and an eighth of it besides. */
+ * come and go through them), and an eighth of it besides; an eighth is
+ * what an idle cache keeps. */
 START_TEST(spares_bounded)
 {
     struct bcache *c;
@@ -160,6 +161,10 @@ START_TEST(spares_bounded)
     for (int i = 0; i < N; i++)
         bcache_buf_free(c, bufs[i], caps[i]);
     struct bcache_stats st;
+    bcache_stats(c, &st);
+    ck_assert_uint_eq(st.spare_bytes, 64 * MIB);
+    /* Taken just now: not idle, nothing given back. */
+    bcache_trim(c, 3600);
     bcache_stats(c, &st);
     ck_assert_uint_eq(st.spare_bytes, 64 * MIB);
     /* Loads take spares: twelve blocks leave four spares. */
@@ -185,6 +190,11 @@ START_TEST(spares_bounded)
     bcache_buf_free(c, fresh, cap);
     bcache_stats(c, &st);
     ck_assert_uint_eq(st.spare_bytes, 16 * MIB);
+    /* Idle: spares over an eighth of the budget go back. */
+    bcache_trim(c, 0);
+    bcache_stats(c, &st);
+    ck_assert_uint_eq(st.spare_bytes, 8 * MIB);
+    ck_assert_uint_eq(st.bytes, 48 * MIB);
     bcache_destroy(c);
 
     /* Entries that do not fit the spares make them give way, down to an
