@@ -73,8 +73,8 @@ struct bcache {
     time_t spare_taken;         /* CLOCK_MONOTONIC seconds, last take */
     struct partial *partials;   /* bcache_partial_read: npartials slots */
     unsigned npartials;
-    struct bkey *sent;          /* blocks lately dropped as sent, hashed */
-    unsigned nsent;
+    struct bkey *sent_keys;     /* blocks lately dropped as sent, hashed */
+    unsigned nsent_keys;
 };
 
 static unsigned bucket_of(const struct bkey *k)
@@ -103,11 +103,11 @@ int bcache_create(uint64_t max_bytes, struct bcache **out)
     uint64_t slots = max_bytes / PARTIAL_SLOT_BYTES;
     c->npartials = slots < 1 ? 1 : slots > 65536 ? 65536 : (unsigned)slots;
     c->partials = calloc(c->npartials, sizeof(*c->partials));
-    c->nsent = c->npartials * 8;
-    c->sent = calloc(c->nsent, sizeof(*c->sent));
-    if (!c->partials || !c->sent) {
+    c->nsent_keys = c->npartials * 8;
+    c->sent_keys = calloc(c->nsent_keys, sizeof(*c->sent_keys));
+    if (!c->partials || !c->sent_keys) {
         free(c->partials);
-        free(c->sent);
+        free(c->sent_keys);
         free(c);
         return -ENOMEM;
     }
@@ -132,7 +132,7 @@ void bcache_destroy(struct bcache *c)
         free(c->spares[i].buf);
     free(c->spares);
     free(c->partials);
-    free(c->sent);
+    free(c->sent_keys);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->loaded);
     free(c);
@@ -155,11 +155,21 @@ static void spares_cut(struct bcache *c, uint64_t keep)
     }
 }
 
-/* Is there room for cap more bytes of spares?  c->lock held. */
-static int spare_room(const struct bcache *c, uint32_t cap)
+/* How many bytes of spares may be kept: the room entries leave unused,
+ * and at least an eighth of the budget.  c->lock held. */
+static uint64_t spare_limit(const struct bcache *c)
 {
-    uint64_t after = c->spare_bytes + cap;
-    return after <= c->max_bytes / 8 || c->bytes + after <= c->max_bytes;
+    uint64_t room = c->bytes < c->max_bytes ? c->max_bytes - c->bytes : 0;
+    return room > c->max_bytes / 8 ? room : c->max_bytes / 8;
+}
+
+/* Gives the pages of freed buffers back to the system: 4 MiB buffers sit
+ * in malloc's arenas once its mmap threshold has grown past them. */
+static void return_freed_pages(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 /* Keeps buf (cap bytes) as a spare, or frees it.  c->lock held. */
@@ -167,7 +177,7 @@ static void spare_put(struct bcache *c, char *buf, uint32_t cap)
 {
     if (!buf)
         return;
-    if (spare_room(c, cap)) {
+    if (c->spare_bytes + cap <= spare_limit(c)) {
         struct spare *v = grow_room(c->spares, c->nspares, &c->spares_cap,
                                     sizeof(*v), 16);
         if (v) {
@@ -264,10 +274,7 @@ static void evict(struct bcache *c)
         e = prev;
     }
     /* Entries took the room that spares had: give memory back. */
-    if (c->bytes + c->spare_bytes > c->max_bytes) {
-        uint64_t room = c->bytes < c->max_bytes ? c->max_bytes - c->bytes : 0;
-        spares_cut(c, room > c->max_bytes / 8 ? room : c->max_bytes / 8);
-    }
+    spares_cut(c, spare_limit(c));
 }
 
 static struct bentry *add(struct bcache *c, const struct bkey *k,
@@ -348,12 +355,18 @@ int bcache_get(struct bcache *c, const struct bkey *k, uint32_t len,
     return rc < 0 ? rc : 0;
 }
 
+/* Has every byte of e gone to the page cache?  c->lock held. */
+static int all_sent(const struct bentry *e)
+{
+    return e->len && e->sent >= e->len;
+}
+
 /* c->lock held. */
 static void release_locked(struct bcache *c, struct bentry *e)
 {
     e->refs--;
-    if (e->refs == 0 && e->drop) {
-        c->sent[bucket_of(&e->k) % c->nsent] = e->k;
+    if (e->refs == 0 && all_sent(e)) {
+        c->sent_keys[bucket_of(&e->k) % c->nsent_keys] = e->k;
         unhash(c, e);
         entry_free(c, e);
     } else if (e->refs == 0 && c->bytes > c->max_bytes) {
@@ -381,8 +394,6 @@ void bcache_release_sent(struct bcache *c, struct bentry *e, uint32_t from,
     pthread_mutex_lock(&c->lock);
     if (to > from && e->sent < e->len)
         e->sent += to - from;
-    if (e->sent >= e->len)
-        e->drop = 1;
     release_locked(c, e);
     pthread_mutex_unlock(&c->lock);
 }
@@ -416,20 +427,14 @@ void bcache_trim(struct bcache *c, unsigned idle_secs)
         spares_cut(c, c->max_bytes / 8);
     int cut = c->spare_bytes < before;
     pthread_mutex_unlock(&c->lock);
-#ifdef __GLIBC__
-    /* Freed block buffers sit in malloc's arenas (4 MiB is under its
-     * grown mmap threshold); give their pages back to the system. */
     if (cut)
-        malloc_trim(0);
-#else
-    (void)cut;
-#endif
+        return_freed_pages();
 }
 
 int bcache_was_sent(struct bcache *c, const struct bkey *k)
 {
     pthread_mutex_lock(&c->lock);
-    int sent = key_eq(&c->sent[bucket_of(k) % c->nsent], k);
+    int sent = key_eq(&c->sent_keys[bucket_of(k) % c->nsent_keys], k);
     pthread_mutex_unlock(&c->lock);
     return sent;
 }

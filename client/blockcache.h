@@ -22,8 +22,8 @@ struct bentry {
     uint32_t cap;               /* bytes allocated at data */
     int state;
     unsigned refs;
-    uint32_t sent;              /* bytes sent to the page cache */
-    int drop;                   /* all sent: drop at the last release */
+    uint32_t sent;              /* bytes sent to the page cache; all of
+                                   them: dropped at the last release */
     struct bentry *hnext, *lprev, *lnext;
 };
 
