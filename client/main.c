@@ -232,6 +232,13 @@ int main(int argc, char **argv)
     }
     rpcpool_set_retry(cl.pool, RUN_RETRY_SECS);
     const struct session_volume *vol = session_volume(cl.sess);
+    if (vol->read_only && !o->ro) {
+        /* The gateway would refuse every change with EROFS; the kernel
+         * says so sooner, and nothing is written to the store for it. */
+        fprintf(stderr, "mount.flexfs: %s is exported read-only to this "
+                "host: mounting read-only\n", o->spec);
+        o->ro = 1;
+    }
 
     int status = EX_FAIL_MOUNT;
     /* The gateway names the store (without secrets); the credentials are

@@ -84,6 +84,7 @@ static int do_mount(struct session *s, uint64_t *id)
             s->vol.volume_id = ok->volume_id;
             s->vol.block_size = ok->block_size;
             s->vol.lease_secs = ok->lease_secs;
+            s->vol.read_only = (ok->flags & FX_MOUNT_RDONLY) != 0;
             s->vol.store_url = strdup(ok->store_url ? ok->store_url : "");
             if (!s->vol.store_url)
                 rc = -ENOMEM;

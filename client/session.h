@@ -14,6 +14,7 @@ struct session_volume {
     uint64_t root, volume_id;
     uint32_t block_size, lease_secs;
     char *store_url;
+    int read_only;                      /* exported read-only to us */
 };
 
 /* Called after a new session replaced a lost one, to open again the

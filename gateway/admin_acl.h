@@ -7,16 +7,12 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "netaddr.h"
+
 #define ADMIN_ACL_MAX 64
 
-struct admin_acl_entry {
-    int family;                         /* AF_INET or AF_INET6 */
-    unsigned char addr[16];
-    unsigned bits;
-};
-
 struct admin_acl {
-    struct admin_acl_entry e[ADMIN_ACL_MAX];
+    struct net_prefix e[ADMIN_ACL_MAX];
     size_t n;
 };
 

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "exports.h"
 #include "meta.h"
 #include "store.h"
 
@@ -39,6 +40,7 @@ struct gateway_opts {
     uint32_t block_size;                /* of the volume made on first start */
     char *metrics;                      /* ADDR:PORT of /metrics, or NULL */
     char *admin_hosts;                  /* hosts allowed the admin program */
+    char *exports;                      /* exports file, or NULL */
 };
 
 /* What every front-end handler reaches through its program's ctx.  Set
@@ -48,6 +50,7 @@ struct gateway {
     struct store *store;
     char store_url[GW_URL_MAX];         /* redacted: safe to show clients */
     const struct gateway_opts *opts;
+    struct exports *exports;            /* locks itself for reloads */
 };
 
 #endif

@@ -64,6 +64,9 @@ static const char usage_text[] =
 "      --metrics ADDR:PORT  serve Prometheus metrics at /metrics (default off)\n"
 "      --admin-hosts LIST  hosts (ADDR or ADDR/BITS, comma-separated) whose\n"
 "                        root may use the admin program besides this host\n"
+"      --exports FILE    which hosts may use which volume, ro or rw, and\n"
+"                        root squashing (see flexfs-exports(5); SIGHUP\n"
+"                        rereads it); default: all hosts, rw, no squash\n"
 "      --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n";
 
@@ -92,6 +95,7 @@ static const struct option long_opts[] = {
     { "block-size", required_argument, NULL, OPT_KEY },
     { "metrics", required_argument, NULL, OPT_KEY },
     { "admin-hosts", required_argument, NULL, OPT_KEY },
+    { "exports", required_argument, NULL, OPT_KEY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -175,6 +179,8 @@ static int set_key(struct gateway_opts *o, const char *key, const char *val,
             rc = set_string(&o->metrics, val);
     } else if (strcmp(key, "admin_hosts") == 0) {
         rc = set_string(&o->admin_hosts, val);
+    } else if (strcmp(key, "exports") == 0) {
+        rc = *val ? set_string(&o->exports, val) : -EINVAL;
     } else {
         fprintf(stderr, PROG ": %s: unknown setting '%s'\n", where, key);
         return -EINVAL;
@@ -228,6 +234,7 @@ static void opts_free(struct gateway_opts *o)
     free(o->log_file);
     free(o->metrics);
     free(o->admin_hosts);
+    free(o->exports);
 }
 
 /* The daemon runs in "/": relative paths are made absolute first. */
@@ -447,6 +454,7 @@ struct sigctl {
     int serving;                        /* guarded by lock */
     int stop;                           /* guarded by lock */
     const char *pid_file;               /* unlinked on an early exit */
+    struct exports *exports;            /* reread on SIGHUP (under lock) */
 };
 
 static void *signal_main(void *arg)
@@ -459,6 +467,10 @@ static void *signal_main(void *arg)
         if (sig == SIGHUP) {
             log_reopen();
             log_notice("SIGHUP: logs reopened");
+            pthread_mutex_lock(&sc->lock);
+            if (sc->exports)
+                exports_reload(sc->exports);
+            pthread_mutex_unlock(&sc->lock);
             continue;
         }
         pthread_mutex_lock(&sc->lock);
@@ -583,6 +595,18 @@ static int start(struct running *r, const struct gateway_opts *o,
         if (rc < 0)
             return rc;
     }
+    rc = exports_open(o->exports, &r->gw.exports);
+    if (rc < 0) {
+        startup_error("cannot use the exports file %s: %s", o->exports,
+                      strerror(-rc));
+        return rc;
+    }
+    if (!o->exports)
+        log_notice("no exports file: every host may use every volume "
+                   "read-write, without root squashing");
+    pthread_mutex_lock(&sc->lock);
+    sc->exports = r->gw.exports;
+    pthread_mutex_unlock(&sc->lock);
     store_url_redact(o->store, r->gw.store_url, sizeof(r->gw.store_url));
     /* The store's credentials are ours alone: MOUNT hands clients the
      * redacted URL, and each client brings its own. */
@@ -615,7 +639,8 @@ static int start(struct running *r, const struct gateway_opts *o,
         return rc;
     }
     admin_attach(r->admin, r->gw.meta, r->gw.store, gc_run, r->gc);
-    struct nfs4_opts no = { .lease_secs = o->lease_time, .grace_secs = -1 };
+    struct nfs4_opts no = { .lease_secs = o->lease_time, .grace_secs = -1,
+                            .exports = r->gw.exports };
     rc = nfs4_program_init(r->gw.meta, r->gw.store, &no, &r->nfs4);
     if (rc == 0) {
         r->nfs4_up = 1;
@@ -667,6 +692,7 @@ static void stop(struct running *r, const struct gateway_opts *o)
     if (r->gw.meta)
         meta_close(r->gw.meta);
     store_close(r->gw.store);
+    exports_close(r->gw.exports);
     if (r->port_written)
         unlink(o->port_file);
     if (r->pid_fd >= 0) {
@@ -713,6 +739,9 @@ int main(int argc, char **argv)
     memset(&r, 0, sizeof(r));
     r.pid_fd = -1;
     if (start(&r, &o, &sc) < 0) {
+        pthread_mutex_lock(&sc.lock);   /* the signal thread still runs */
+        sc.exports = NULL;
+        pthread_mutex_unlock(&sc.lock);
         stop(&r, &o);
         opts_free(&o);
         return 1;

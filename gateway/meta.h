@@ -41,6 +41,7 @@ struct meta_attr {
     struct meta_time atime, mtime, ctime;
     uint64_t change;
     uint32_t flags;                     /* META_ATTR_* */
+    uint64_t vol;                       /* the volume's id */
 };
 
 /* The inode had no extended attribute (ACLs included) when its change

@@ -146,6 +146,7 @@ void inode_attr(const struct inode *in, struct meta_attr *out)
     out->ctime = in->ctime;
     out->change = in->change;
     out->flags = 0;
+    out->vol = in->vol;
 }
 
 void dirchange_fill(struct meta_dirchange *dc, uint64_t before,

@@ -5,11 +5,14 @@
 #include "native.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "flexfs_prot.h"
 #include "log.h"
@@ -158,6 +161,16 @@ static enum rpc_verdict fx_mount(struct rpc_req *req, void *a, void *r)
     if (getnameinfo((struct sockaddr *)&req->peer, req->peerlen, addr,
                     sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
         strcpy(addr, "?");
+    struct export_rule rule;
+    exports_rule(gw->exports, volume_name(args->volume),
+                 (struct sockaddr *)&req->peer, req->peerlen, &rule);
+    if (rule.access == EXPORT_DENIED) {
+        log_notice("mount of volume '%s' from %s refused: not exported to "
+                   "it", args->volume, addr);
+        res->status = EACCES;
+        return RPC_REPLY;
+    }
+    export_squash_cred(&rule, &req->cred);
     char *url = strdup(gw->store_url);
     if (!url)
         return RPC_SYSTEM_ERR;
@@ -177,8 +190,10 @@ static enum rpc_verdict fx_mount(struct rpc_req *req, void *a, void *r)
     ok->volume_id = vol.id;
     ok->block_size = vol.block_size;
     ok->store_url = url;
-    log_info("mount of volume '%s' by %s (%s, uid %u): session %" PRIu64,
-             vol.name, args->client_name, addr, req->cred.uid, session);
+    ok->flags = rule.access == EXPORT_RO ? FX_MOUNT_RDONLY : 0;
+    log_info("mount of volume '%s' by %s (%s, uid %u%s): session %" PRIu64,
+             vol.name, args->client_name, addr, req->cred.uid,
+             ok->flags & FX_MOUNT_RDONLY ? ", read-only" : "", session);
     return RPC_REPLY;
 }
 
@@ -625,56 +640,150 @@ out:
 
 /* ---- the table ---- */
 
+/* Whether a call changes the namespace or data, for read-only exports. */
+static int always(const void *args)
+{
+    (void)args;
+    return 1;
+}
+
+static int open_writes(const void *args)
+{
+    const fx_open_args *o = args;
+    return (o->flags & O_ACCMODE) != O_RDONLY || (o->flags & O_TRUNC);
+}
+
+static int access_writes(const void *args)
+{
+    return (((const fx_access_args *)args)->mask & W_OK) != 0;
+}
+
+/* Each procedure's handler and what the export check needs: where its
+ * arguments name the inode it works on (a second inode, as RENAME's or
+ * LINK's, is in the same volume or the core refuses with EXDEV), and
+ * whether it writes.  Calls that name no inode (sessions) have none. */
+struct native_op {
+    enum rpc_verdict (*fn)(struct rpc_req *req, void *args, void *res);
+    int has_ino;
+    size_t ino_at;
+    int (*writes)(const void *args);    /* NULL: never */
+};
+
+/* With an exports file in force, a call on an inode is checked against
+ * the rule for its volume: not exported is EACCES, a write to a
+ * read-only export EROFS, and the credentials are squashed as the rule
+ * says.  Without one this costs nothing. */
+static int export_check(struct rpc_req *req, const struct native_op *op,
+                        const void *args)
+{
+    struct gateway *gw = req->ctx;
+    if (!op->has_ino || !exports_active(gw->exports))
+        return 0;
+    uint64_t ino = *(const fx_ino *)((const char *)args + op->ino_at);
+    struct meta_volume vol;
+    int rc = meta_volume_of(gw->meta, ino, &vol);
+    if (rc < 0)
+        return rc;
+    struct export_rule rule;
+    exports_rule(gw->exports, vol.name, (struct sockaddr *)&req->peer,
+                 req->peerlen, &rule);
+    if (rule.access == EXPORT_DENIED)
+        return -EACCES;
+    if (rule.access != EXPORT_RW && op->writes && op->writes(args))
+        return -EROFS;
+    export_squash_cred(&rule, &req->cred);
+    return 0;
+}
+
+/* Every procedure comes through here; its result starts with the int
+ * status (see rpc/flexfs_prot.x), so a refusal is just that status. */
+static enum rpc_verdict native_call(struct rpc_req *req, void *args, void *res)
+{
+    const struct native_op *op = req->proc_info;
+    int rc = export_check(req, op, args);
+    if (rc < 0) {
+        *(int *)res = -rc;
+        return RPC_REPLY;
+    }
+    return op->fn(req, args, res);
+}
+
+/* PROC: a call on a session; PROC_INO: a call on the inode in `field` of
+ * its arguments, writing when `writes` says so. */
 #define PROC(num, name, atype, rtype, fn) \
     [num] = { name, (xdrproc_t)xdr_##atype, sizeof(atype), \
-              (xdrproc_t)xdr_##rtype, sizeof(rtype), fn }
+              (xdrproc_t)xdr_##rtype, sizeof(rtype), native_call, \
+              &(const struct native_op){ fn, 0, 0, NULL } }
+#define PROC_INO(num, name, atype, rtype, fn, field, writes) \
+    [num] = { name, (xdrproc_t)xdr_##atype, sizeof(atype), \
+              (xdrproc_t)xdr_##rtype, sizeof(rtype), native_call, \
+              &(const struct native_op){ fn, 1, offsetof(atype, field), \
+                                         writes } }
 
 static const struct rpc_proc native_procs[] = {
-    [FXPROC_NULL] = { "NULL", RPC_XDR_VOID, 0, RPC_XDR_VOID, 0, fx_null },
+    [FXPROC_NULL] = { "NULL", RPC_XDR_VOID, 0, RPC_XDR_VOID, 0, native_call,
+                      &(const struct native_op){ fx_null, 0, 0, NULL } },
     PROC(FXPROC_MOUNT, "MOUNT", fx_mount_args, fx_mount_res, fx_mount),
     PROC(FXPROC_RENEW, "RENEW", fx_session_args, fx_status_res, fx_renew),
-    PROC(FXPROC_UNMOUNT, "UNMOUNT", fx_session_args, fx_status_res, fx_unmount),
-    PROC(FXPROC_LOOKUP, "LOOKUP", fx_lookup_args, fx_attr_res, fx_lookup),
-    PROC(FXPROC_GETATTR, "GETATTR", fx_getattr_args, fx_attr_res, fx_getattr),
-    PROC(FXPROC_SETATTR, "SETATTR", fx_setattr_args, fx_attr_res, fx_setattr),
-    PROC(FXPROC_CREATE, "CREATE", fx_create_args, fx_create_res, fx_create),
-    PROC(FXPROC_MKNOD, "MKNOD", fx_create_args, fx_entry_res, fx_mknod),
-    PROC(FXPROC_MKDIR, "MKDIR", fx_create_args, fx_entry_res, fx_mkdir),
-    PROC(FXPROC_SYMLINK, "SYMLINK", fx_symlink_args, fx_entry_res, fx_symlink),
-    PROC(FXPROC_READLINK, "READLINK", fx_getattr_args, fx_readlink_res,
-         fx_readlink),
-    PROC(FXPROC_LINK, "LINK", fx_link_args, fx_entry_res, fx_link),
-    PROC(FXPROC_UNLINK, "UNLINK", fx_unlink_args, fx_remove_res, fx_unlink),
-    PROC(FXPROC_RMDIR, "RMDIR", fx_unlink_args, fx_remove_res, fx_rmdir),
-    PROC(FXPROC_RENAME, "RENAME", fx_rename_args, fx_rename_res, fx_rename),
-    PROC(FXPROC_READDIR, "READDIR", fx_readdir_args, fx_readdir_res,
-         fx_readdir),
-    PROC(FXPROC_READDIRPLUS, "READDIRPLUS", fx_readdir_args, fx_readdir_res,
-         fx_readdirplus),
-    PROC(FXPROC_STATFS, "STATFS", fx_statfs_args, fx_statfs_res, fx_statfs),
-    PROC(FXPROC_GET_BLOCKS, "GET_BLOCKS", fx_get_blocks_args,
-         fx_get_blocks_res, fx_get_blocks),
-    PROC(FXPROC_COMMIT_WRITE, "COMMIT_WRITE", fx_commit_args, fx_commit_res,
-         fx_commit_write),
-    PROC(FXPROC_OPEN, "OPEN", fx_open_args, fx_attr_res, fx_open),
-    PROC(FXPROC_RELEASE, "RELEASE", fx_release_args, fx_status_res,
-         fx_release),
+    PROC(FXPROC_UNMOUNT, "UNMOUNT", fx_session_args, fx_status_res,
+         fx_unmount),
+    PROC_INO(FXPROC_LOOKUP, "LOOKUP", fx_lookup_args, fx_attr_res,
+             fx_lookup, parent, NULL),
+    PROC_INO(FXPROC_GETATTR, "GETATTR", fx_getattr_args, fx_attr_res,
+             fx_getattr, ino, NULL),
+    PROC_INO(FXPROC_SETATTR, "SETATTR", fx_setattr_args, fx_attr_res,
+             fx_setattr, ino, always),
+    PROC_INO(FXPROC_CREATE, "CREATE", fx_create_args, fx_create_res,
+             fx_create, parent, always),
+    PROC_INO(FXPROC_MKNOD, "MKNOD", fx_create_args, fx_entry_res, fx_mknod,
+             parent, always),
+    PROC_INO(FXPROC_MKDIR, "MKDIR", fx_create_args, fx_entry_res, fx_mkdir,
+             parent, always),
+    PROC_INO(FXPROC_SYMLINK, "SYMLINK", fx_symlink_args, fx_entry_res,
+             fx_symlink, parent, always),
+    PROC_INO(FXPROC_READLINK, "READLINK", fx_getattr_args, fx_readlink_res,
+             fx_readlink, ino, NULL),
+    PROC_INO(FXPROC_LINK, "LINK", fx_link_args, fx_entry_res, fx_link, ino,
+             always),
+    PROC_INO(FXPROC_UNLINK, "UNLINK", fx_unlink_args, fx_remove_res,
+             fx_unlink, parent, always),
+    PROC_INO(FXPROC_RMDIR, "RMDIR", fx_unlink_args, fx_remove_res, fx_rmdir,
+             parent, always),
+    PROC_INO(FXPROC_RENAME, "RENAME", fx_rename_args, fx_rename_res,
+             fx_rename, parent, always),
+    PROC_INO(FXPROC_READDIR, "READDIR", fx_readdir_args, fx_readdir_res,
+             fx_readdir, dir, NULL),
+    PROC_INO(FXPROC_READDIRPLUS, "READDIRPLUS", fx_readdir_args,
+             fx_readdir_res, fx_readdirplus, dir, NULL),
+    PROC_INO(FXPROC_STATFS, "STATFS", fx_statfs_args, fx_statfs_res,
+             fx_statfs, ino, NULL),
+    PROC_INO(FXPROC_GET_BLOCKS, "GET_BLOCKS", fx_get_blocks_args,
+             fx_get_blocks_res, fx_get_blocks, ino, NULL),
+    PROC_INO(FXPROC_COMMIT_WRITE, "COMMIT_WRITE", fx_commit_args,
+             fx_commit_res, fx_commit_write, ino, always),
+    PROC_INO(FXPROC_OPEN, "OPEN", fx_open_args, fx_attr_res, fx_open, ino,
+             open_writes),
+    PROC_INO(FXPROC_RELEASE, "RELEASE", fx_release_args, fx_status_res,
+             fx_release, ino, NULL),
     /* native_posix.c */
-    PROC(FXPROC_ACCESS, "ACCESS", fx_access_args, fx_status_res, fx_access),
-    PROC(FXPROC_GETXATTR, "GETXATTR", fx_xattr_args, fx_getxattr_res,
-         fx_getxattr),
-    PROC(FXPROC_SETXATTR, "SETXATTR", fx_setxattr_args, fx_attr_res,
-         fx_setxattr),
-    PROC(FXPROC_LISTXATTR, "LISTXATTR", fx_getattr_args, fx_listxattr_res,
-         fx_listxattr),
-    PROC(FXPROC_REMOVEXATTR, "REMOVEXATTR", fx_xattr_args, fx_attr_res,
-         fx_removexattr),
-    PROC(FXPROC_GETLK, "GETLK", fx_lock_args, fx_getlk_res, fx_getlk),
-    PROC(FXPROC_SETLK, "SETLK", fx_setlk_args, fx_status_res, fx_setlk),
+    PROC_INO(FXPROC_ACCESS, "ACCESS", fx_access_args, fx_status_res,
+             fx_access, ino, access_writes),
+    PROC_INO(FXPROC_GETXATTR, "GETXATTR", fx_xattr_args, fx_getxattr_res,
+             fx_getxattr, ino, NULL),
+    PROC_INO(FXPROC_SETXATTR, "SETXATTR", fx_setxattr_args, fx_attr_res,
+             fx_setxattr, ino, always),
+    PROC_INO(FXPROC_LISTXATTR, "LISTXATTR", fx_getattr_args,
+             fx_listxattr_res, fx_listxattr, ino, NULL),
+    PROC_INO(FXPROC_REMOVEXATTR, "REMOVEXATTR", fx_xattr_args, fx_attr_res,
+             fx_removexattr, ino, always),
+    PROC_INO(FXPROC_GETLK, "GETLK", fx_lock_args, fx_getlk_res, fx_getlk,
+             ino, NULL),
+    PROC_INO(FXPROC_SETLK, "SETLK", fx_setlk_args, fx_status_res, fx_setlk,
+             ino, NULL),
     PROC(FXPROC_LOCK_CANCEL, "LOCK_CANCEL", fx_lock_cancel_args,
          fx_status_res, fx_lock_cancel),
-    PROC(FXPROC_LOCK_RELEASE, "LOCK_RELEASE", fx_lock_release_args,
-         fx_status_res, fx_lock_release),
+    PROC_INO(FXPROC_LOCK_RELEASE, "LOCK_RELEASE", fx_lock_release_args,
+             fx_status_res, fx_lock_release, ino, NULL),
 };
 
 void native_program(struct gateway *gw, struct rpc_program *out)

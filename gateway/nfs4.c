@@ -26,6 +26,7 @@
 /* ---- the operation table ---- */
 
 #define OPF_FH 1u                       /* needs a current filehandle */
+#define OPF_WRITE 2u                    /* changes something (EROFS) */
 
 struct nfs4_op {
     const char *name;
@@ -41,13 +42,14 @@ static const struct nfs4_op ops[] = {
     OP(OP_ACCESS, "ACCESS", nfs4_op_access, xdr_ACCESS4args, OPF_FH),
     OP(OP_CLOSE, "CLOSE", nfs4_op_close, xdr_CLOSE4args, OPF_FH),
     OP(OP_COMMIT, "COMMIT", nfs4_op_commit, xdr_COMMIT4args, OPF_FH),
-    OP(OP_CREATE, "CREATE", nfs4_op_create, xdr_CREATE4args, OPF_FH),
+    OP(OP_CREATE, "CREATE", nfs4_op_create, xdr_CREATE4args,
+       OPF_FH | OPF_WRITE),
     /* We hand out no delegations, so there are none to purge or return. */
     OP(OP_DELEGPURGE, "DELEGPURGE", NULL, xdr_DELEGPURGE4args, 0),
     OP(OP_DELEGRETURN, "DELEGRETURN", NULL, xdr_DELEGRETURN4args, 0),
     OP(OP_GETATTR, "GETATTR", nfs4_op_getattr, xdr_GETATTR4args, OPF_FH),
     OP(OP_GETFH, "GETFH", nfs4_op_getfh, NULL, OPF_FH),
-    OP(OP_LINK, "LINK", nfs4_op_link, xdr_LINK4args, OPF_FH),
+    OP(OP_LINK, "LINK", nfs4_op_link, xdr_LINK4args, OPF_FH | OPF_WRITE),
     OP(OP_LOCK, "LOCK", nfs4_op_lock, xdr_LOCK4args, OPF_FH),
     OP(OP_LOCKT, "LOCKT", nfs4_op_lockt, xdr_LOCKT4args, OPF_FH),
     OP(OP_LOCKU, "LOCKU", nfs4_op_locku, xdr_LOCKU4args, OPF_FH),
@@ -68,19 +70,23 @@ static const struct nfs4_op ops[] = {
     OP(OP_READ, "READ", nfs4_op_read, xdr_READ4args, OPF_FH),
     OP(OP_READDIR, "READDIR", nfs4_op_readdir, xdr_READDIR4args, OPF_FH),
     OP(OP_READLINK, "READLINK", nfs4_op_readlink, NULL, OPF_FH),
-    OP(OP_REMOVE, "REMOVE", nfs4_op_remove, xdr_REMOVE4args, OPF_FH),
-    OP(OP_RENAME, "RENAME", nfs4_op_rename, xdr_RENAME4args, OPF_FH),
+    OP(OP_REMOVE, "REMOVE", nfs4_op_remove, xdr_REMOVE4args,
+       OPF_FH | OPF_WRITE),
+    OP(OP_RENAME, "RENAME", nfs4_op_rename, xdr_RENAME4args,
+       OPF_FH | OPF_WRITE),
     OP(OP_RENEW, "RENEW", nfs4_op_renew, xdr_RENEW4args, 0),
     OP(OP_RESTOREFH, "RESTOREFH", nfs4_op_restorefh, NULL, 0),
     OP(OP_SAVEFH, "SAVEFH", nfs4_op_savefh, NULL, OPF_FH),
     OP(OP_SECINFO, "SECINFO", nfs4_op_secinfo, xdr_SECINFO4args, OPF_FH),
-    OP(OP_SETATTR, "SETATTR", nfs4_op_setattr, xdr_SETATTR4args, OPF_FH),
+    OP(OP_SETATTR, "SETATTR", nfs4_op_setattr, xdr_SETATTR4args,
+       OPF_FH | OPF_WRITE),
     OP(OP_SETCLIENTID, "SETCLIENTID", nfs4_op_setclientid,
        xdr_SETCLIENTID4args, 0),
     OP(OP_SETCLIENTID_CONFIRM, "SETCLIENTID_CONFIRM",
        nfs4_op_setclientid_confirm, xdr_SETCLIENTID_CONFIRM4args, 0),
     OP(OP_VERIFY, "VERIFY", nfs4_op_verify, xdr_VERIFY4args, OPF_FH),
-    OP(OP_WRITE, "WRITE", nfs4_op_write, xdr_WRITE4args, OPF_FH),
+    OP(OP_WRITE, "WRITE", nfs4_op_write, xdr_WRITE4args,
+       OPF_FH | OPF_WRITE),
     OP(OP_RELEASE_LOCKOWNER, "RELEASE_LOCKOWNER", nfs4_op_release_lockowner,
        xdr_RELEASE_LOCKOWNER4args, 0),
 };
@@ -418,7 +424,8 @@ nfsstat4 nfs4_fh_attr(struct nfs4_cctx *c, const struct nfs4_fh *fh,
         return NFS4ERR_STALE;
     if (rc < 0)
         return nfs4_errno(rc);
-    if (out->gen != fh->gen)
+    /* The volume too: the export check trusts the handle's. */
+    if (out->gen != fh->gen || out->vol != fh->vol)
         return NFS4ERR_STALE;
     nfs4_fix_attr(c->srv, out);
     return NFS4_OK;
@@ -491,6 +498,54 @@ void nfs4_cinfo_same(change_info4 *ci, const struct meta_attr *dir)
 
 /* ---- the walker ---- */
 
+static int op_writes(const struct nfs4_op *op, const nfs_argop4 *a)
+{
+    if (a->argop == OP_OPEN) {
+        const OPEN4args *o = &a->nfs_argop4_u.opopen;
+        return (o->share_access & OPEN4_SHARE_ACCESS_WRITE) ||
+               o->openhow.opentype == OPEN4_CREATE;
+    }
+    return (op->flags & OPF_WRITE) != 0;
+}
+
+/* With an exports file in force, an operation on an inode is checked
+ * against the rule for its volume (the handle names it; the core's
+ * attributes confirm it): not exported is NFS4ERR_ACCESS, a change on a
+ * read-only export NFS4ERR_ROFS, and the credentials are squashed as the
+ * rule says.  The same rules as the native program's. */
+static nfsstat4 export_check(struct nfs4_cctx *c, const struct nfs4_op *op,
+                             const nfs_argop4 *a)
+{
+    struct nfs4_server *s = c->srv;
+    c->cred = c->req->cred;
+    c->read_only = 0;
+    if (!(op->flags & OPF_FH) || c->cur.kind != NFS4_FH_INODE ||
+        !exports_active(s->exports))
+        return NFS4_OK;
+    struct nfs4_vol vol;
+    int rc = nfs4_vol_get(s, c->cur.vol, &vol);
+    if (rc < 0)
+        return rc == -ESTALE ? NFS4ERR_STALE : nfs4_errno(rc);
+    struct export_rule rule;
+    exports_rule(s->exports, vol.name, (struct sockaddr *)&c->req->peer,
+                 c->req->peerlen, &rule);
+    if (rule.access == EXPORT_DENIED)
+        return NFS4ERR_ACCESS;
+    c->read_only = rule.access != EXPORT_RW;
+    if (c->read_only && op_writes(op, a))
+        return NFS4ERR_ROFS;
+    export_squash_cred(&rule, &c->cred);
+    return NFS4_OK;
+}
+
+int nfs4_vol_exported(struct nfs4_cctx *c, const char *name)
+{
+    struct export_rule rule;
+    exports_rule(c->srv->exports, name, (struct sockaddr *)&c->req->peer,
+                 c->req->peerlen, &rule);
+    return rule.access != EXPORT_DENIED;
+}
+
 static nfsstat4 run_op(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     const struct nfs4_op *op = op_get(a->argop);
@@ -498,6 +553,9 @@ static nfsstat4 run_op(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
         return NFS4ERR_NOTSUPP;
     if ((op->flags & OPF_FH) && !c->has_cur)
         return NFS4ERR_NOFILEHANDLE;
+    nfsstat4 st = export_check(c, op, a);
+    if (st != NFS4_OK)
+        return st;
     c->arg = a;
     return op->fn(c, a, r);
 }
@@ -692,6 +750,7 @@ int nfs4_program_init(struct meta *m, struct store *st,
         return -ENOMEM;
     s->meta = m;
     s->store = st;
+    s->exports = opts ? opts->exports : NULL;
     s->lease_secs = opts && opts->lease_secs ? opts->lease_secs
                                              : meta_lease_secs(m);
     if (s->lease_secs == 0)

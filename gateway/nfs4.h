@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "exports.h"
 #include "meta.h"
 #include "rpcsvc.h"
 #include "store.h"
@@ -19,6 +20,7 @@ struct nfs4_opts {
     uint32_t lease_secs;        /* NFS lease; 0: the core's lease time */
     int32_t grace_secs;         /* grace after a start that left NFS state
                                  * to reclaim; < 0: the lease time */
+    struct exports *exports;    /* who may use which volume; NULL: all */
 };
 
 /* Fills *out (prog, vers, procs, ctx).  opts may be NULL (defaults). */

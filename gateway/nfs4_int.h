@@ -63,6 +63,7 @@ struct nfs4_server {
     verifier4 write_verf;               /* WRITE/COMMIT verifier */
     struct nfs4_state *state;
     struct nfs4_wcache *wc;
+    struct exports *exports;            /* NULL or no file: all open */
 
     pthread_mutex_t vol_mu;             /* guards vols, nvols, the counters */
     struct nfs4_vol *vols;
@@ -79,7 +80,9 @@ struct nfs4_server {
 struct nfs4_cctx {
     struct nfs4_server *srv;
     struct rpc_req *req;
-    struct meta_cred cred;
+    struct meta_cred cred;              /* the caller's, squashed by the
+                                           export of cur's volume */
+    int read_only;                      /* cur's volume is exported ro */
     struct nfs4_fh cur, saved;
     int has_cur, has_saved;
     /* Attributes of cur as last fetched (valid while cur_attr_ok). */
@@ -104,6 +107,8 @@ int nfs4_vol_get(struct nfs4_server *s, uint64_t id, struct nfs4_vol *out);
 /* Volume of ino, -errno. */
 int nfs4_vol_of_ino(struct nfs4_server *s, uint64_t ino,
                     struct nfs4_vol *out);
+/* Whether the caller's host may see the volume of that name. */
+int nfs4_vol_exported(struct nfs4_cctx *c, const char *name);
 /* The core session of volume id (opened on first use). */
 int nfs4_vol_session(struct nfs4_server *s, uint64_t id, uint64_t *session);
 /* The sessions an earlier start left (until the grace period ends):

@@ -65,6 +65,8 @@ static nfsstat4 lookup_volume(struct nfs4_cctx *c, const component4 *name)
     int rc = meta_volume_get(c->srv->meta, vname, &mv);
     if (rc < 0)
         return rc == -ESTALE ? NFS4ERR_NOENT : nfs4_errno(rc);
+    if (!nfs4_vol_exported(c, mv.name))
+        return NFS4ERR_NOENT;           /* as if it were not there */
     struct meta_attr at;
     rc = meta_getattr(c->srv->meta, &c->cred, mv.root, &at);
     if (rc < 0)

@@ -43,6 +43,8 @@ nfsstat4 nfs4_op_access(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
         ok->access |= ACCESS4_READ;
     if ((want & ACCESS4_LOOKUP) && dir && x_ok)
         ok->access |= ACCESS4_LOOKUP;
+    if (c->read_only)
+        w_ok = 0;                       /* read-only export */
     if ((want & ACCESS4_MODIFY) && w_ok)
         ok->access |= ACCESS4_MODIFY;
     if ((want & ACCESS4_EXTEND) && w_ok)
@@ -505,6 +507,8 @@ static nfsstat4 rd_root(struct rd *d, uint64_t cookie, int *eof)
     nfsstat4 ret = NFS4_OK;
     *eof = 1;
     for (int i = cookie ? (int)(cookie - 2) : 0; i < n; i++) {
+        if (!nfs4_vol_exported(d->c, mv[i].name))
+            continue;                   /* hidden from this host */
         struct meta_attr at;
         int rc = meta_getattr(d->c->srv->meta, &d->c->cred, mv[i].root, &at);
         struct nfs4_fh fh = { .kind = NFS4_FH_INODE, .vol = mv[i].id,

@@ -34,6 +34,7 @@ struct rpc_req {
     struct sockaddr_storage peer;
     socklen_t peerlen;
     void *ctx;                          /* the program's ctx */
+    const void *proc_info;              /* the procedure's info */
     struct rpc_conn *conn;              /* for deferring; opaque */
 };
 
@@ -56,6 +57,8 @@ struct rpc_proc {
     /* args is decoded and freed by the server; res is zeroed before the
      * call and freed with xdr_free(xdr_res) after it is encoded. */
     enum rpc_verdict (*handler)(struct rpc_req *req, void *args, void *res);
+    const void *info;                   /* optional: the program's own,
+                                           seen as req->proc_info */
 };
 
 struct rpc_program {

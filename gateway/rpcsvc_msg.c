@@ -214,6 +214,7 @@ static void call_proc(struct rpc_conn *c, XDR *x, struct rpc_req *req,
     }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    req->proc_info = pr->info;
     enum rpc_verdict v = pr->handler(req, args, res);
     xdr_free(pr->xdr_args, args);
     switch (v) {

@@ -205,19 +205,26 @@ fx_restart_gateway() {
   printf -v "${name}_PID" '%s' "$pid"
 }
 
-# fx_mount GATEWAY-NAME MOUNTPOINT [OPTIONS]: mounts the default volume in
-# the foreground mode of mount.flexfs (backgrounded by the shell) so the
-# test owns its PID.  Sets MNT_PID.
-fx_mount() {
-  local name=$1 mnt=$2 opts=${3:-}
+# fx_try_mount GATEWAY-NAME MOUNTPOINT [OPTIONS] [VOLUME]: mounts VOLUME
+# (default: the default volume) in the foreground mode of mount.flexfs
+# (backgrounded by the shell) so the test owns its PID.  Sets MNT_PID;
+# fails as soon as mount.flexfs exits without mounting.
+fx_try_mount() {
+  local name=$1 mnt=$2 opts=${3:-} vol=${4:-}
   local portvar="${name}_PORT"
   mkdir -p "$mnt"
-  "$MOUNT_FLEXFS" "127.0.0.1:/" "$mnt" -f \
+  "$MOUNT_FLEXFS" "127.0.0.1:/$vol" "$mnt" -f \
       -o "port=${!portvar}${opts:+,$opts}" >>"$T/mount-$(basename "$mnt").log" 2>&1 &
   MNT_PID=$!
   fx_track_pid $MNT_PID
   FX_MOUNTS+=("$mnt")
-  fx_wait_for 20 mountpoint -q "$mnt" || fx_fail "mount of $mnt did not come up"
+  fx_wait_for 20 sh -c "mountpoint -q '$mnt' || ! kill -0 $MNT_PID" &&
+    mountpoint -q "$mnt"
+}
+
+# fx_mount GATEWAY-NAME MOUNTPOINT [OPTIONS]: the default volume, or fail.
+fx_mount() {
+  fx_try_mount "$@" || fx_fail "mount of $2 did not come up"
 }
 
 # fx_umount MOUNTPOINT: unmounts cleanly (flushing) and waits for the

@@ -1,11 +1,12 @@
 /* test_admin.c - unit tests of the admin parts that need no gateway: the
- * admin_hosts list, the metrics table and its Prometheus text and HTTP
+ * admin_hosts list, the exports table, the metrics table and its Prometheus text and HTTP
  * listener, the job runner, the client counters file and the JSON
  * writer. */
 #include "config.h"
 #include "admin_acl.h"
 #include "admin_jobs.h"
 #include "client_stats.h"
+#include "exports.h"
 #include "jsonw.h"
 #include "metrics.h"
 
@@ -88,6 +89,139 @@ START_TEST(acl_rules)
     struct sockaddr_storage ss = v6("::ffff:10.0.0.5");
     admin_acl_format((struct sockaddr *)&ss, buf, sizeof buf);
     ck_assert_str_eq(buf, "10.0.0.5");
+}
+END_TEST
+
+/* ---- exports ---- */
+
+static struct export_rule rule_for(struct exports *ex, const char *vol,
+                                   struct sockaddr_storage ss)
+{
+    struct export_rule r;
+    exports_rule(ex, vol, (struct sockaddr *)&ss, sizeof ss, &r);
+    return r;
+}
+
+START_TEST(exports_table)
+{
+    struct exports *ex;
+    /* No file: everything open, nothing squashed. */
+    ck_assert_int_eq(exports_open(NULL, &ex), 0);
+    ck_assert(!exports_active(ex));
+    struct export_rule r = rule_for(ex, "default", v4("10.9.9.9"));
+    ck_assert_int_eq(r.access, EXPORT_RW);
+    ck_assert_int_eq(r.squash, EXPORT_SQUASH_NONE);
+    exports_close(ex);
+
+    ck_assert_int_eq(exports_parse(
+        "# comment line\n"
+        "/  10.1.0.0/16(rw) 10.2.0.7(rw,no_root_squash) \\\n"
+        "   fd00::/8(rw,all_squash,anonuid=1000,anongid=100) *  # tail\n"
+        "\n"
+        "/scratch 10.1.2.3(ro) 10.1.0.0/16(rw)\n", "test", &ex), 0);
+    ck_assert(exports_active(ex));
+    /* First matching client wins; defaults are ro and root_squash. */
+    r = rule_for(ex, "default", v4("10.1.5.5"));
+    ck_assert_int_eq(r.access, EXPORT_RW);
+    ck_assert_int_eq(r.squash, EXPORT_SQUASH_ROOT);
+    ck_assert_uint_eq(r.anonuid, EXPORT_ANON_ID);
+    r = rule_for(ex, "default", v4("10.2.0.7"));
+    ck_assert_int_eq(r.access, EXPORT_RW);
+    ck_assert_int_eq(r.squash, EXPORT_SQUASH_NONE);
+    r = rule_for(ex, "default", v6("fd00::5"));
+    ck_assert_int_eq(r.squash, EXPORT_SQUASH_ALL);
+    ck_assert_uint_eq(r.anonuid, 1000);
+    ck_assert_uint_eq(r.anongid, 100);
+    r = rule_for(ex, "default", v4("192.0.2.1"));       /* "*" */
+    ck_assert_int_eq(r.access, EXPORT_RO);
+    ck_assert_int_eq(r.squash, EXPORT_SQUASH_ROOT);
+    r = rule_for(ex, "scratch", v4("10.1.2.3"));
+    ck_assert_int_eq(r.access, EXPORT_RO);
+    r = rule_for(ex, "scratch", v6("::ffff:10.1.9.9"));
+    ck_assert_int_eq(r.access, EXPORT_RW);
+    ck_assert_int_eq(rule_for(ex, "scratch", v4("10.3.0.1")).access,
+                     EXPORT_DENIED);
+    ck_assert_int_eq(rule_for(ex, "other", v4("10.1.2.3")).access,
+                     EXPORT_DENIED);
+    struct sockaddr_storage ss = v4("10.3.0.1");
+    ck_assert(exports_any(ex, (struct sockaddr *)&ss, sizeof ss));
+    exports_close(ex);
+
+    /* Squashing, as Linux's nfsd does it. */
+    struct export_rule root = { EXPORT_RW, EXPORT_SQUASH_ROOT, 65534, 65533 };
+    struct meta_cred cr = { .uid = 0, .gid = 0, .ngroups = 2,
+                            .groups = { 0, 5 } };
+    export_squash_cred(&root, &cr);
+    ck_assert_uint_eq(cr.uid, 65534);
+    ck_assert_uint_eq(cr.gid, 65533);
+    ck_assert_uint_eq(cr.ngroups, 2);
+    ck_assert_uint_eq(cr.groups[0], 65533);
+    ck_assert_uint_eq(cr.groups[1], 5);
+    struct meta_cred user = { .uid = 1000, .gid = 100, .ngroups = 1,
+                              .groups = { 100 } };
+    export_squash_cred(&root, &user);
+    ck_assert_uint_eq(user.uid, 1000);
+    ck_assert_uint_eq(user.gid, 100);
+    struct export_rule all = { EXPORT_RW, EXPORT_SQUASH_ALL, 7, 8 };
+    export_squash_cred(&all, &user);
+    ck_assert_uint_eq(user.uid, 7);
+    ck_assert_uint_eq(user.gid, 8);
+    ck_assert_uint_eq(user.ngroups, 0);
+
+    /* Bad files name their fault and give no table. */
+    const char *bad[] = {
+        "scratch *(rw)\n",                      /* not a path */
+        "/a/b *(rw)\n",
+        "/ \n",                                 /* no client */
+        "/ host.example(rw)\n",
+        "/ *(rw,sync_maybe)\n",
+        "/ * (rw)\n",                           /* space before options */
+        "/ *(rw\n",
+        "/ *(anonuid=-1)\n",
+        "/ *(anongid=x)\n",
+        "/ 10.0.0.0/33\n",
+        "/ *(rw)\n/default *(ro)\n",            /* twice */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ex = NULL;
+        ck_assert_msg(exports_parse(bad[i], "test", &ex) == -EINVAL,
+                      "accepted: %s", bad[i]);
+        ck_assert_ptr_null(ex);
+    }
+}
+END_TEST
+
+START_TEST(exports_reload_file)
+{
+    char path[] = "/tmp/flexfs-exports-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "/ 10.0.0.1(rw)\n", 15), 15);
+    close(fd);
+    struct exports *ex;
+    ck_assert_int_eq(exports_open(path, &ex), 0);
+    ck_assert_int_eq(rule_for(ex, "default", v4("10.0.0.1")).access,
+                     EXPORT_RW);
+    ck_assert_int_eq(rule_for(ex, "default", v4("10.0.0.2")).access,
+                     EXPORT_DENIED);
+    /* A bad file keeps the table in force; a good one replaces it. */
+    FILE *f = fopen(path, "w");
+    fputs("/ 10.0.0.2(rw\n", f);
+    fclose(f);
+    ck_assert_int_eq(exports_reload(ex), -EINVAL);
+    ck_assert_int_eq(rule_for(ex, "default", v4("10.0.0.1")).access,
+                     EXPORT_RW);
+    f = fopen(path, "w");
+    fputs("/ 10.0.0.2\n", f);
+    fclose(f);
+    ck_assert_int_eq(exports_reload(ex), 0);
+    ck_assert_int_eq(rule_for(ex, "default", v4("10.0.0.1")).access,
+                     EXPORT_DENIED);
+    ck_assert_int_eq(rule_for(ex, "default", v4("10.0.0.2")).access,
+                     EXPORT_RO);
+    exports_close(ex);
+    unlink(path);
+    ck_assert_int_eq(exports_open(path, &ex), -ENOENT);
 }
 END_TEST
 
@@ -407,6 +541,8 @@ int main(void)
     TCase *tc = tcase_create("all");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, acl_rules);
+    tcase_add_test(tc, exports_table);
+    tcase_add_test(tc, exports_reload_file);
     tcase_add_test(tc, metrics_counts);
     tcase_add_test(tc, metrics_text);
     tcase_add_test(tc, metrics_listener);
