@@ -164,7 +164,12 @@ static void absorb_attr(struct client *cl, struct fnode *fn, const fx_attr *a,
     if (wb_dirty(fn)) {
         if ((uint64_t)st->st_size < fn->dirty_end)
             st->st_size = (off_t)fn->dirty_end;
+        /* write(2) marks both; the commit will set them for real. */
         st->st_mtim = fn->wtime;
+        if (st->st_ctim.tv_sec < fn->wtime.tv_sec ||
+            (st->st_ctim.tv_sec == fn->wtime.tv_sec &&
+             st->st_ctim.tv_nsec < fn->wtime.tv_nsec))
+            st->st_ctim = fn->wtime;
     }
     pthread_mutex_unlock(&fn->lock);
 }
@@ -503,6 +508,8 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
         }
         a.valid |= FX_SET_SIZE;
         a.size = (uint64_t)attr->st_size;
+        if (fi)                 /* ftruncate: open() checked access */
+            a.valid |= FX_SET_BY_HANDLE;
     }
     set_time(&a.atime, to_set & FUSE_SET_ATTR_ATIME_NOW,
              to_set & FUSE_SET_ATTR_ATIME, &attr->st_atim);
@@ -658,12 +665,26 @@ static int open_revalidate(struct fnode *fn, const fx_attr *a, int *inval)
     return keep;
 }
 
-static void opened(struct fnode *fn, const struct rpc_cred *cr)
+/* Counts the open, and gives the handle its opener's identity: reads
+ * and writes through it are that process's, whoever opened the file
+ * since (a write by root keeps setuid bits, one by a user clears them). */
+static void opened(struct fnode *fn, const struct rpc_cred *cr,
+                   struct fuse_file_info *fi)
 {
+    struct rpc_cred *mine = malloc(sizeof(*mine));
+    if (mine)
+        *mine = *cr;
+    fi->fh = (uintptr_t)mine;           /* NULL: the inode's, below */
     pthread_mutex_lock(&fn->lock);
     fn->opens++;
     fn->open_cred = *cr;
     pthread_mutex_unlock(&fn->lock);
+}
+
+static void handle_free(struct fuse_file_info *fi)
+{
+    free((void *)(uintptr_t)fi->fh);
+    fi->fh = 0;
 }
 
 static void release_at_gateway(struct client *cl, struct fnode *fn)
@@ -748,11 +769,13 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fi->keep_cache = open_revalidate(fn, &a, &inval);
     if (fi->flags & O_DIRECT)
         fi->direct_io = 1;
-    opened(fn, &cr);
+    opened(fn, &cr, fi);
     if (inval)
         fuse_lowlevel_notify_inval_inode(cl->se, ino, 0, 0);
-    if (fuse_reply_open(req, fi) != 0)
+    if (fuse_reply_open(req, fi) != 0) {
+        handle_free(fi);
         close_file(cl, fn);     /* the kernel will not release it */
+    }
     fnode_put(cl->inodes, fn);
 }
 
@@ -823,7 +846,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
     fi->keep_cache = open_revalidate(fn, &ok.attr, &inval);
     if (fi->flags & O_DIRECT)
         fi->direct_io = 1;
-    opened(fn, &cr);
+    opened(fn, &cr, fi);
     e.ino = NODE(cl, ok.attr.ino);
     e.generation = ok.attr.gen;
     e.attr_timeout = cl->opts.attr_timeout;
@@ -832,17 +855,24 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
         fuse_lowlevel_notify_inval_inode(cl->se, e.ino, 0, 0);
     fnode_lookup_inc(cl->inodes, fn);
     if (fuse_reply_create(req, &e, fi) != 0) {
+        handle_free(fi);
         fnode_forget(cl->inodes, ok.attr.ino, 1);
         close_file(cl, fn);
     }
     fnode_put(cl->inodes, fn);
 }
 
-/* The identity for data-path calls of an open file: access was checked
- * when it was opened (as POSIX wants), and reading the caller's groups
- * from /proc on every read or write would cost more than the I/O. */
-static void data_cred(fuse_req_t req, struct fnode *fn, struct rpc_cred *cr)
+/* The identity for data-path calls of an open file: its opener's, as
+ * access was checked when it was opened (as POSIX wants); reading the
+ * caller's groups from /proc on every read or write would also cost more
+ * than the I/O. */
+static void data_cred(fuse_req_t req, struct fnode *fn,
+                      const struct fuse_file_info *fi, struct rpc_cred *cr)
 {
+    if (fi && fi->fh) {
+        *cr = *(const struct rpc_cred *)(uintptr_t)fi->fh;
+        return;
+    }
     pthread_mutex_lock(&fn->lock);
     int open = fn->opens > 0;
     if (open)
@@ -860,7 +890,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     if (!fn)
         return;
     struct rpc_cred cr;
-    data_cred(req, fn, &cr);
+    data_cred(req, fn, fi, &cr);
     struct rp_data d;
     int rc = rp_read(cl, fn, &cr, (uint64_t)off, size, !fi->direct_io, &d);
     if (rc < 0) {
@@ -883,7 +913,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
     if (!fn)
         return;
     struct rpc_cred cr;
-    data_cred(req, fn, &cr);
+    data_cred(req, fn, fi, &cr);
     int rc = wb_write(cl, fn, &cr, (uint64_t)off, buf, size);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
@@ -933,6 +963,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
         close_file(cl, fn);
         fnode_put(cl->inodes, fn);
     }
+    handle_free(fi);
     fuse_reply_err(req, 0);
 }
 

@@ -144,7 +144,10 @@ static void mount_error(const struct client_opts *o, int rc)
 static int build_fuse_args(const struct client_opts *o, struct fuse_args *fa)
 {
     char mo[1024];
-    int n = snprintf(mo, sizeof(mo), "fsname=%s,subtype=flexfs%s%s%s%s",
+    /* noatime: reads do not update access times (that would make every
+     * read a metadata commit), and the kernel should say so. */
+    int n = snprintf(mo, sizeof(mo),
+                     "fsname=%s,subtype=flexfs,noatime%s%s%s%s",
                      o->spec, o->allow_other ? ",allow_other" : "",
                      o->ro ? ",ro" : "", o->fuse_flags[0] ? "," : "",
                      o->fuse_flags);

@@ -70,6 +70,9 @@ struct meta_setattr {
     uint32_t mode, uid, gid;
     uint64_t size;
     struct meta_settime atime, mtime;
+    /* Truncation through a handle this session has open (ftruncate):
+     * open() checked write access, as POSIX wants.  0: a path. */
+    uint64_t open_session;
 };
 
 struct meta_volume {

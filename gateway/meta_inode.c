@@ -293,7 +293,8 @@ void settime_apply(struct tx *tx, const struct meta_settime *t,
 
 /* Every check before any change, so a refused setattr changes nothing. */
 static int setattr_check(const struct meta_cred *cr, struct perm_node *pn,
-                         const struct meta_setattr *sa, uint32_t *mode)
+                         const struct meta_setattr *sa, uint32_t *mode,
+                         int by_handle)
 {
     int rc;
     if (!settime_ok(&sa->atime) || !settime_ok(&sa->mtime))
@@ -316,7 +317,7 @@ static int setattr_check(const struct meta_cred *cr, struct perm_node *pn,
             return -EINVAL;
         if (sa->size > SIZE_MAX_FILE)
             return -EFBIG;
-        if ((rc = perm_access(cr, pn, PERM_WRITE)))
+        if (!by_handle && (rc = perm_access(cr, pn, PERM_WRITE)))
             return rc;
     }
     if (sa->atime.how != META_TIME_DONT || sa->mtime.how != META_TIME_DONT) {
@@ -334,7 +335,13 @@ static int setattr_apply(struct tx *tx, const struct meta_cred *cr,
 {
     struct perm_node pn = inode_perm(tx, in);
     uint32_t mode = in->mode;
-    int rc = setattr_check(cr, &pn, sa, &mode);
+    int by_handle = 0;
+    if ((sa->valid & META_SET_SIZE) && sa->open_session) {
+        by_handle = opens_has(tx, in->ino, sa->open_session);
+        if (by_handle < 0)
+            return by_handle;
+    }
+    int rc = setattr_check(cr, &pn, sa, &mode, by_handle);
     if (rc)
         return rc;
     int times = sa->atime.how != META_TIME_DONT ||

@@ -236,7 +236,8 @@ static enum rpc_verdict fx_setattr(struct rpc_req *req, void *a, void *r)
     fx_setattr_args *args = a;
     struct meta_setattr sa;
     struct meta_attr at = { 0 };
-    const uint32_t known = FX_SET_MODE | FX_SET_UID | FX_SET_GID | FX_SET_SIZE;
+    const uint32_t known = FX_SET_MODE | FX_SET_UID | FX_SET_GID |
+                           FX_SET_SIZE | FX_SET_BY_HANDLE;
     int rc = 0;
 
     memset(&sa, 0, sizeof(sa));
@@ -255,6 +256,8 @@ static enum rpc_verdict fx_setattr(struct rpc_req *req, void *a, void *r)
         sa.uid = args->uid;
         sa.gid = args->gid;
         sa.size = args->size;
+        if (args->valid & FX_SET_BY_HANDLE)
+            sa.open_session = args->session;
         rc = meta_setattr(meta_of(req), &req->cred, args->ino, &sa, &at);
     }
     return attr_reply(r, rc, &at);

@@ -4,7 +4,9 @@
 # /etc/passwd entries): search permission along lookups, write permission
 # on the parent, the sticky bit, owner-only chmod and explicit utimes,
 # chown and chgrp, setuid/setgid cleared on write and chown, setgid
-# directories; utimensat with UTIME_NOW/UTIME_OMIT and nanoseconds; and
+# directories; access checked at open (ftruncate on a descriptor, writes
+# as their opener); ctime marked by write; noatime; utimensat with
+# UTIME_NOW/UTIME_OMIT and nanoseconds; and
 # statfs figures that are the block store's.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 fx_require_root
@@ -178,6 +180,57 @@ st2 = os.stat(sys.argv[1])
 assert st2.st_atime_ns == 1000000000 * 10**9 + 5, st2.st_atime_ns
 assert st2.st_mtime_ns == st.st_mtime_ns, "mtime moved"
 PY
+
+# ---- access is checked at open: ftruncate, and whose write it is ----
+# ftruncate(2) on a descriptor open for writing has no access error left
+# (POSIX: only EBADF/EINVAL), whatever the mode says since; truncate(2) by
+# path still checks write permission.
+as $A touch "$M/tmp/ft"
+expect OK $A "fd = os.open(M + '/tmp/ft', os.O_RDWR); os.chmod(M + '/tmp/ft', 0o444); os.write(fd, b'abcdef'); os.ftruncate(fd, 2); os.close(fd)"
+fx_check "ftruncate took ($(stat -c %s "$M/tmp/ft"))" test "$(stat -c %s "$M/tmp/ft")" = 2
+expect EACCES $A "os.truncate(M + '/tmp/ft', 1)"
+expect OK $A "fd = os.open(M + '/tmp/ro-new', os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o444); os.ftruncate(fd, 100); os.close(fd)"
+fx_check "ftruncate of a new 0444 file" test "$(stat -c %s "$M/tmp/ro-new")" = 100
+# A write by root keeps setuid even while a user has the file open: the
+# write is root's, not the last opener's.
+touch "$M/tmp/rootsuid"
+chmod 4755 "$M/tmp/rootsuid"
+python3 - "$M/tmp/rootsuid" $A <<'PY' || fx_fail "root's write next to a user's open"
+import os, sys
+path, uid = sys.argv[1], int(sys.argv[2])
+w = os.open(path, os.O_WRONLY)
+opened_r, opened_w = os.pipe()         # child -> parent: it is open
+done_r, done_w = os.pipe()             # parent -> child: close it
+pid = os.fork()
+if pid == 0:
+    os.close(opened_r); os.close(done_w)
+    os.setresgid(uid, uid, uid); os.setresuid(uid, uid, uid)
+    fd = os.open(path, os.O_RDONLY)
+    os.write(opened_w, b"1"); os.read(done_r, 1); os._exit(0)
+os.close(opened_w); os.close(done_r)
+assert os.read(opened_r, 1) == b"1", "the user could not open it"
+os.write(w, b"root"); os.fsync(w)
+mode = os.stat(path).st_mode & 0o7777
+os.close(done_w); os.waitpid(pid, 0)
+assert mode == 0o4755, oct(mode)
+PY
+
+# ---- write(2) marks ctime as well as mtime, before the data is committed ----
+echo a >"$M/tmp/ct"
+python3 - "$M/tmp/ct" <<'PY' || fx_fail "ctime after write"
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY)
+b = os.fstat(fd)
+time.sleep(0.05)
+os.write(fd, b"x")
+a = os.fstat(fd)
+assert a.st_mtime_ns > b.st_mtime_ns, "mtime did not move"
+assert a.st_ctime_ns > b.st_ctime_ns, "ctime did not move"
+assert a.st_ctime_ns >= a.st_mtime_ns, "ctime before mtime"
+os.close(fd)
+PY
+awk -v m="$M" '$2 == m { print $4 }' /proc/mounts | grep -q 'noatime' ||
+  fx_fail "the mount does not say noatime: $(grep " $M " /proc/mounts)"
 
 # ---- statfs: the block store's figures, and files counted ----
 read -r size used avail <<<"$(df -B1 --output=size,used,avail "$M" | tail -1)"
