@@ -1003,7 +1003,8 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
         fx_setattr_args a;
         memset(&a, 0, sizeof(a));
         a.ino = gw;
-        a.valid = FX_SET_SIZE;
+        /* fallocate(2) needs a descriptor open for writing, as ftruncate. */
+        a.valid = FX_SET_SIZE | FX_SET_BY_HANDLE;
         a.size = end;
         fx_attr out;
         rc = do_setattr(cl, &cr, &a, &out);

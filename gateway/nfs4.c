@@ -470,9 +470,9 @@ nfsstat4 nfs4_cur_file(struct nfs4_cctx *c, struct meta_attr *out)
         return st;
     if (S_ISREG(out->mode))
         return NFS4_OK;
-    if (S_ISDIR(out->mode))
-        return NFS4ERR_ISDIR;
-    return S_ISLNK(out->mode) ? NFS4ERR_SYMLINK : NFS4ERR_INVAL;
+    /* Symlinks too: SYMLINK is not among READ's, WRITE's, COMMIT's or
+     * the lock operations' errors (RFC 7530 13.2). */
+    return S_ISDIR(out->mode) ? NFS4ERR_ISDIR : NFS4ERR_INVAL;
 }
 
 void nfs4_cinfo(struct nfs4_server *s, change_info4 *ci,

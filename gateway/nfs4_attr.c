@@ -491,6 +491,104 @@ void nfs4_sattr_free(struct nfs4_sattr *s)
 
 /* ---- VERIFY / NVERIFY ---- */
 
+/* ---- the shape of a client's attribute values (VERIFY, NVERIFY) ---- */
+
+struct wire {
+    const unsigned char *p;
+    size_t left;
+};
+
+static int wire_take(struct wire *w, size_t n)
+{
+    if (n > w->left)
+        return -1;
+    w->p += n;
+    w->left -= n;
+    return 0;
+}
+
+static int wire_u32(struct wire *w, uint32_t *v)
+{
+    if (w->left < 4)
+        return -1;
+    *v = (uint32_t)w->p[0] << 24 | (uint32_t)w->p[1] << 16 |
+         (uint32_t)w->p[2] << 8 | w->p[3];
+    return wire_take(w, 4);
+}
+
+/* A counted opaque or string, padded to 4 bytes, of at most max bytes. */
+static int wire_opaque(struct wire *w, uint32_t max)
+{
+    uint32_t n;
+    if (wire_u32(w, &n) < 0 || n > max)
+        return -1;
+    return wire_take(w, ((size_t)n + 3) & ~(size_t)3);
+}
+
+static int wire_acl(struct wire *w)
+{
+    uint32_t n;
+    if (wire_u32(w, &n) < 0 || n > w->left / 16)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (wire_take(w, 12) < 0 || wire_opaque(w, NFS4_OPAQUE_LIMIT) < 0)
+            return -1;
+    return 0;
+}
+
+/* Bytes of a fixed-size value of attribute a, 0 for the variable ones. */
+static size_t fixed_size(unsigned a)
+{
+    switch (a) {
+    case FATTR4_CHANGE: case FATTR4_SIZE: case FATTR4_FILEID:
+    case FATTR4_FILES_AVAIL: case FATTR4_FILES_FREE: case FATTR4_FILES_TOTAL:
+    case FATTR4_MAXFILESIZE: case FATTR4_MAXREAD: case FATTR4_MAXWRITE:
+    case FATTR4_SPACE_AVAIL: case FATTR4_SPACE_FREE: case FATTR4_SPACE_TOTAL:
+    case FATTR4_SPACE_USED: case FATTR4_MOUNTED_ON_FILEID:
+    case FATTR4_RAWDEV:
+        return 8;
+    case FATTR4_FSID:
+        return 16;
+    case FATTR4_TIME_ACCESS: case FATTR4_TIME_DELTA:
+    case FATTR4_TIME_METADATA: case FATTR4_TIME_MODIFY:
+        return 12;
+    case FATTR4_SUPPORTED_ATTRS: case FATTR4_ACL: case FATTR4_FILEHANDLE:
+    case FATTR4_OWNER: case FATTR4_OWNER_GROUP:
+        return 0;
+    default:                            /* enums, uint32s and bools */
+        return 4;
+    }
+}
+
+/* Whether the values decode as the XDR of the attributes in mask, in
+ * order, with nothing left over (RFC 7530 13.1.1.1: else BADXDR). */
+static int values_wellformed(uint64_t mask, const attrlist4 *vals)
+{
+    struct wire w = { (const unsigned char *)vals->attrlist4_val,
+                      vals->attrlist4_len };
+    for (unsigned a = 0; a < 64; a++) {
+        if (!(mask & BIT(a)))
+            continue;
+        size_t n = fixed_size(a);
+        int rc;
+        if (n)
+            rc = wire_take(&w, n);
+        else if (a == FATTR4_SUPPORTED_ATTRS) {
+            uint32_t words;
+            rc = wire_u32(&w, &words);
+            if (rc == 0)
+                rc = words > w.left / 4 ? -1 : wire_take(&w, 4 * words);
+        } else if (a == FATTR4_ACL)
+            rc = wire_acl(&w);
+        else
+            rc = wire_opaque(&w, a == FATTR4_FILEHANDLE ? NFS4_FHSIZE
+                                                        : NFS4_OPAQUE_LIMIT);
+        if (rc < 0)
+            return 0;
+    }
+    return w.left == 0;
+}
+
 nfsstat4 nfs4_attr_compare(const struct nfs4_attr_src *src, const fattr4 *fa)
 {
     int beyond;
@@ -499,6 +597,8 @@ nfsstat4 nfs4_attr_compare(const struct nfs4_attr_src *src, const fattr4 *fa)
         return NFS4ERR_ATTRNOTSUPP;
     if (given & (WRITE_ONLY | BIT(FATTR4_RDATTR_ERROR)))
         return NFS4ERR_INVAL;
+    if (!values_wellformed(given, &fa->attr_vals))
+        return NFS4ERR_BADXDR;
     fattr4 mine;
     memset(&mine, 0, sizeof(mine));
     nfsstat4 st = nfs4_attr_encode(src, &fa->attrmask, &mine);

@@ -461,6 +461,15 @@ static nfsstat4 seqop_begin(struct nfs4_cctx *c, const stateid4 *sid,
     *sd = NULL;
     struct nfs4_stid *found;
     nfsstat4 ret = nfs4_stid_lookup(st, sid, &found);
+    if (ret == NFS4ERR_BAD_STATEID) {
+        /* A CLOSE resent after its reply was lost: the stateid is gone,
+         * its owner keeps the reply (RFC 7530 9.1.9). */
+        struct nfs4_owner *ow = nfs4_owner_closed(st, sid);
+        if (ow && nfs4_seq_check(ow, seqid, c) == NFS4_SEQ_REPLAY) {
+            *replayed = 1;
+            return nfs4_seq_replay(ow, r, c);
+        }
+    }
     if (ret != NFS4_OK)
         return ret;
     if (found->is_lock || found->file->ino != c->cur.ino)
@@ -560,6 +569,7 @@ nfsstat4 nfs4_op_close(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
         if (ret == NFS4_OK) {
             sd->seqid++;
             nfs4_stid_wire(st, sd, out);
+            ow->closed_id = sd->id;
             nfs4_stid_free(st, sd);
         }
         ret = seq_done(ow, args->seqid, ret, r, c);
@@ -654,6 +664,7 @@ nfsstat4 nfs4_op_write(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 
 nfsstat4 nfs4_op_commit(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
+    COMMIT4args *args = &a->nfs_argop4_u.opcommit;
     COMMIT4resok *ok = &r->nfs_resop4_u.opcommit.COMMIT4res_u.resok4;
     struct meta_attr at;
     if (c->cur.kind == NFS4_FH_ROOT)
@@ -661,6 +672,8 @@ nfsstat4 nfs4_op_commit(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     nfsstat4 ret = nfs4_cur_file(c, &at);
     if (ret != NFS4_OK)
         return ret;
+    if (args->count > UINT64_MAX - args->offset)
+        return NFS4ERR_INVAL;           /* a range past 2^64 - 1 */
     /* The whole file's buffered writes: a superset of the range asked. */
     int rc = nfs4_data_commit(c->srv, c->cur.ino);
     if (rc < 0)

@@ -52,7 +52,7 @@ static nfsstat4 range_of(offset4 off, length4 len, struct meta_lock *lk)
         lk->end = META_LOCK_EOF;
         return NFS4_OK;
     }
-    if (len - 1 > UINT64_MAX - off)
+    if (len > UINT64_MAX - off)         /* the sum past 2^64 - 1 (16.10.4) */
         return NFS4ERR_INVAL;
     lk->end = off + len - 1;
     return NFS4_OK;

@@ -136,8 +136,14 @@ nfsstat4 nfs4_op_setattr(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     nfsstat4 st = nfs4_sattr_decode(&args->obj_attributes, &sa);
     if (st != NFS4_OK)
         return st;
-    if (sa.sa.valid & META_SET_SIZE)
-        st = nfs4_may_write(c, &args->stateid);
+    if (sa.sa.valid & META_SET_SIZE) {
+        /* Size is a regular file's (ISDIR or INVAL otherwise) before the
+         * stateid is judged. */
+        struct meta_attr at;
+        st = nfs4_cur_file(c, &at);
+        if (st == NFS4_OK)
+            st = nfs4_may_write(c, &args->stateid);
+    }
     if (st == NFS4_OK)
         st = apply_sattr(c, &c->cur, &sa);
     c->cur_attr_ok = 0;
@@ -335,6 +341,10 @@ nfsstat4 nfs4_op_rename(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
                          args->oldname.utf8string_len, c->cur.ino,
                          args->newname.utf8string_val,
                          args->newname.utf8string_len, 0, dcs);
+    /* A target of the other kind, or a non-empty directory, is EXIST
+     * for NFS (RFC 7530 16.26.4), not the errno rename(2) gives. */
+    if (rc == -ENOTEMPTY || rc == -EISDIR || rc == -ENOTDIR)
+        return NFS4ERR_EXIST;
     if (rc < 0)
         return nfs4_errno(rc);
     nfs4_cinfo(c->srv, &ok->source_cinfo, &dcs[0], NULL);
@@ -352,7 +362,7 @@ nfsstat4 nfs4_op_readlink(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     if (st != NFS4_OK)
         return st;
     if (!S_ISLNK(at.mode))
-        return S_ISDIR(at.mode) ? NFS4ERR_ISDIR : NFS4ERR_INVAL;
+        return NFS4ERR_INVAL;           /* RFC 7530 16.25.4 */
     char *buf = malloc(META_PATH_MAX + 1);
     if (!buf)
         return NFS4ERR_RESOURCE;
@@ -497,16 +507,21 @@ static int rd_cb(void *arg, const char *name, size_t namelen, uint64_t ino,
     return rc == 0 ? 0 : 1;
 }
 
-/* The pseudo-root lists the volumes; cookie = 3 + index. */
+/* The pseudo-root lists the volumes; cookie = 3 + index.  Any other
+ * cookie is one we never gave (1 and 2 are reserved). */
 static nfsstat4 rd_root(struct rd *d, uint64_t cookie, int *eof)
 {
     struct meta_volume *mv;
     int n = nfs4_vol_list(d->c->srv, &mv);
     if (n < 0)
         return nfs4_errno(n);
+    if (cookie && (cookie < 3 || cookie - 3 >= (uint64_t)n)) {
+        free(mv);
+        return NFS4ERR_BAD_COOKIE;
+    }
     nfsstat4 ret = NFS4_OK;
     *eof = 1;
-    for (int i = cookie ? (int)(cookie - 2) : 0; i < n; i++) {
+    for (size_t i = cookie ? (size_t)(cookie - 2) : 0; i < (size_t)n; i++) {
         if (!nfs4_vol_exported(d->c, mv[i].name))
             continue;                   /* hidden from this host */
         struct meta_attr at;
@@ -540,7 +555,12 @@ nfsstat4 nfs4_op_readdir(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     nfsstat4 st = nfs4_cur_dir(c, &dir);
     if (st != NFS4_OK)
         return st;
-    if (args->cookie == 1 || args->cookie == 2)
+    /* 1 and 2 are reserved; a start needs no verifier (as Linux's nfsd).
+     * Cookies are stable for a directory's life, so ours is always 0. */
+    static const verifier4 zero_verf;
+    if (args->cookie == 1 || args->cookie == 2 ||
+        (args->cookie == 0 &&
+         memcmp(args->cookieverf, zero_verf, sizeof(zero_verf)) != 0))
         return NFS4ERR_BAD_COOKIE;
     int want_attrs = 0;
     for (u_int i = 0; i < args->attr_request.bitmap4_len; i++)

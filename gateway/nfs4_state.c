@@ -254,6 +254,20 @@ nfsstat4 nfs4_stid_lookup(struct nfs4_state *st, const stateid4 *sid,
     return NFS4_OK;
 }
 
+struct nfs4_owner *nfs4_owner_closed(struct nfs4_state *st,
+                                     const stateid4 *sid)
+{
+    const unsigned char *o = (const unsigned char *)sid->other;
+    if (get32(o) != st->srv->boot_id)
+        return NULL;
+    uint64_t id = (uint64_t)get32(o + 4) << 32 | get32(o + 8);
+    for (struct nfs4_client *cl = st->clients; cl; cl = cl->next)
+        for (struct nfs4_owner *ow = cl->owners; ow; ow = ow->cnext)
+            if (!ow->is_lock && ow->closed_id == id)
+                return ow;
+    return NULL;
+}
+
 nfsstat4 nfs4_stid_seqid(const struct nfs4_stid *sd, const stateid4 *sid)
 {
     if (sid->seqid > sd->seqid)

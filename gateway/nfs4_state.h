@@ -66,6 +66,9 @@ struct nfs4_owner {
     uint64_t req_hash;                  /* of the request answered */
     int64_t idle_since;                 /* 0 while it has stateids */
     struct nfs4_stid *stids;            /* via onext */
+    uint64_t closed_id;                 /* open-owners: the stateid its last
+                                           CLOSE freed (a resent CLOSE
+                                           names it) */
 };
 
 /* An open or lock stateid. */
@@ -110,6 +113,9 @@ struct nfs4_owner *nfs4_owner_find(struct nfs4_state *st, int is_lock,
 struct nfs4_owner *nfs4_owner_new(struct nfs4_state *st,
                                   struct nfs4_client *cl, int is_lock,
                                   const char *name, u_int namelen);
+/* The open-owner whose last CLOSE freed stateid sid, or NULL. */
+struct nfs4_owner *nfs4_owner_closed(struct nfs4_state *st,
+                                     const stateid4 *sid);
 /* Forgets an owner and its stateids (releasing their opens). */
 void nfs4_owner_free(struct nfs4_state *st, struct nfs4_owner *ow);
 

@@ -2033,6 +2033,205 @@ static void fuzz(struct conn *c, int rounds, unsigned seed)
     free(root.nfs_fh4_val);
 }
 
+/* ---- error codes as RFC 7530 gives them (found by a pynfs-style sweep) ---- */
+
+/* CREATE of a directory, symlink or fifo named name in dir; its handle
+ * into *out when out is not NULL. */
+static nfsstat4 make_obj(struct conn *c, const nfs_fh4 *dir, nfs_ftype4 type,
+                         const char *name, nfs_fh4 *out)
+{
+    struct cmp b = { .n = 0 };
+    op_putfh(&b, dir);
+    CREATE4args *cr = &add(&b, OP_CREATE)->nfs_argop4_u.opcreate;
+    cr->objtype.type = type;
+    if (type == NF4LNK)
+        set_name(&cr->objtype.createtype4_u.linkdata, "target");
+    set_name(&cr->objname, name);
+    op_getfh(&b);
+    COMPOUND4res res;
+    nfsstat4 st = runx(c, &ROOT, &b, &res);
+    if (st == NFS4_OK && out)
+        *out = fh_dup(&res.resarray.resarray_val[2].nfs_resop4_u.opgetfh
+                           .GETFH4res_u.resok4.object);
+    if ((int)st != -1)
+        res_free(&res);
+    return st;
+}
+
+static nfsstat4 rename_in(struct conn *c, const nfs_fh4 *dir, const char *from,
+                          const char *to)
+{
+    struct cmp b = { .n = 0 };
+    op_putfh(&b, dir);
+    op_savefh(&b);
+    op_putfh(&b, dir);
+    RENAME4args *rn = &add(&b, OP_RENAME)->nfs_argop4_u.oprename;
+    set_name(&rn->oldname, from);
+    set_name(&rn->newname, to);
+    return runx(c, &ROOT, &b, NULL);
+}
+
+static nfsstat4 readdir_root(struct conn *c, uint64_t cookie)
+{
+    struct cmp b = { .n = 0 };
+    op_putroot(&b);
+    READDIR4args *rd = &add(&b, OP_READDIR)->nfs_argop4_u.opreaddir;
+    rd->cookie = cookie;
+    rd->dircount = 4096;
+    rd->maxcount = 8192;
+    return runx(c, &ROOT, &b, NULL);
+}
+
+/* VERIFY (or NVERIFY) of size with a value of len bytes. */
+static nfsstat4 verify_size(struct conn *c, const nfs_fh4 *fh, nfs_opnum4 op,
+                            u_int len)
+{
+    static uint32_t w[2] = { 1u << FATTR4_SIZE, 0 };
+    static char v[8] = { 0x7f, 1, 2, 3, 4, 5, 6, 7 };   /* no one's size */
+    struct cmp b = { .n = 0 };
+    op_putfh(&b, fh);
+    nfs_argop4 *a = add(&b, op);
+    fattr4 *fa = op == OP_VERIFY ? &a->nfs_argop4_u.opverify.obj_attributes
+                                 : &a->nfs_argop4_u.opnverify.obj_attributes;
+    fa->attrmask.bitmap4_len = 2;
+    fa->attrmask.bitmap4_val = w;
+    fa->attr_vals.attrlist4_len = len;
+    fa->attr_vals.attrlist4_val = v;
+    return runx(c, &ROOT, &b, NULL);
+}
+
+static void test_rfc_errors(struct conn *c)
+{
+    /* Pseudo-root cookies we never gave: once a crash (a 64-bit cookie
+     * cut to an int index). */
+    check(readdir_root(c, 0x80000002ull) == NFS4ERR_BAD_COOKIE,
+          "pseudo-root READDIR, cookie 0x80000002: BAD_COOKIE");
+    check(readdir_root(c, 0xffffffff00000001ull) == NFS4ERR_BAD_COOKIE,
+          "pseudo-root READDIR, cookie 2^64 - 2^32 + 1: BAD_COOKIE");
+    check(readdir_root(c, 1) == NFS4ERR_BAD_COOKIE,
+          "pseudo-root READDIR, reserved cookie 1: BAD_COOKIE");
+
+    nfs_fh4 root, dir, full, lnk;
+    if (get_fh(c, "default", &root) < 0 ||
+        make_obj(c, &root, NF4DIR, uniq("rfc"), &dir) != NFS4_OK) {
+        check(0, "rfc directory");
+        return;
+    }
+    check(make_obj(c, &dir, NF4DIR, "full", &full) == NFS4_OK &&
+              make_obj(c, &full, NF4DIR, "x", NULL) == NFS4_OK &&
+              make_obj(c, &dir, NF4DIR, "src", NULL) == NFS4_OK &&
+              make_obj(c, &dir, NF4DIR, "emptyd", NULL) == NFS4_OK &&
+              make_obj(c, &dir, NF4FIFO, "fifo", NULL) == NFS4_OK &&
+              make_obj(c, &dir, NF4LNK, "lnk", &lnk) == NFS4_OK,
+          "objects for the RFC checks");
+
+    /* RENAME onto an incompatible or non-empty target: EXIST (16.26.4). */
+    check(rename_in(c, &dir, "src", "full") == NFS4ERR_EXIST,
+          "RENAME dir onto a non-empty dir: EXIST");
+    check(rename_in(c, &dir, "fifo", "emptyd") == NFS4ERR_EXIST,
+          "RENAME non-dir onto a dir: EXIST");
+    check(rename_in(c, &dir, "src", "fifo") == NFS4ERR_EXIST,
+          "RENAME dir onto a non-dir: EXIST");
+    check(rename_in(c, &dir, "src", "emptyd") == NFS4_OK,
+          "RENAME dir onto an empty dir: OK");
+
+    /* READLINK of a directory: INVAL (16.25.4). */
+    struct cmp b = { .n = 0 };
+    op_putfh(&b, &dir);
+    add(&b, OP_READLINK);
+    check(runx(c, &ROOT, &b, NULL) == NFS4ERR_INVAL, "READLINK of a dir: INVAL");
+
+    /* Data operations on a symlink: INVAL, not SYMLINK (13.2). */
+    b.n = 0;
+    op_putfh(&b, &lnk);
+    READ4args *rd = &add(&b, OP_READ)->nfs_argop4_u.opread;
+    rd->stateid = ANON;
+    rd->count = 4;
+    check(runx(c, &ROOT, &b, NULL) == NFS4ERR_INVAL, "READ of a symlink: INVAL");
+    b.n = 0;
+    op_putfh(&b, &lnk);
+    add(&b, OP_COMMIT);
+    check(runx(c, &ROOT, &b, NULL) == NFS4ERR_INVAL, "COMMIT of a symlink: INVAL");
+    b.n = 0;
+    op_putfh(&b, &lnk);
+    SETATTR4args *sa = &add(&b, OP_SETATTR)->nfs_argop4_u.opsetattr;
+    static uint32_t sizew[2] = { 1u << FATTR4_SIZE, 0 };
+    static char zero8[8];
+    sa->stateid = ANON;
+    sa->obj_attributes.attrmask.bitmap4_len = 2;
+    sa->obj_attributes.attrmask.bitmap4_val = sizew;
+    sa->obj_attributes.attr_vals.attrlist4_len = 8;
+    sa->obj_attributes.attr_vals.attrlist4_val = zero8;
+    check(runx(c, &ROOT, &b, NULL) == NFS4ERR_INVAL,
+          "SETATTR of size on a symlink: INVAL");
+
+    /* VERIFY/NVERIFY of a value that does not decode: BADXDR, so that an
+     * NVERIFY guard does not let the rest of the COMPOUND run. */
+    check(verify_size(c, &dir, OP_VERIFY, 4) == NFS4ERR_BADXDR,
+          "VERIFY with a 4-byte size: BADXDR");
+    check(verify_size(c, &dir, OP_NVERIFY, 4) == NFS4ERR_BADXDR,
+          "NVERIFY with a 4-byte size: BADXDR");
+    check(verify_size(c, &dir, OP_NVERIFY, 8) == NFS4_OK,
+          "NVERIFY with a well-formed other size: OK");
+
+    /* A file: COMMIT past 2^64, a lock range ending at 2^64, and a CLOSE
+     * resent after its reply was lost. */
+    struct client cl = { .verf = 77, .name = uniq("rfc-client"), .cr = &ROOT };
+    struct ofile of = { .owner = "rfc-owner", .seqid = 1 };
+    if (client_up(c, &cl) < 0 ||
+        do_open(c, &cl, &dir, "file", 1, OPEN4_SHARE_ACCESS_BOTH,
+                OPEN4_SHARE_DENY_NONE, &of) != NFS4_OK) {
+        check(0, "open of a file for the RFC checks");
+        return;
+    }
+    b.n = 0;
+    op_putfh(&b, &of.fh);
+    COMMIT4args *cm = &add(&b, OP_COMMIT)->nfs_argop4_u.opcommit;
+    cm->offset = 0xfffffffffffffff0ull;
+    cm->count = 0x100;
+    check(runx(c, &ROOT, &b, NULL) == NFS4ERR_INVAL,
+          "COMMIT of a range past 2^64: INVAL");
+    b.n = 0;
+    op_putfh(&b, &of.fh);
+    LOCKT4args *lt = &add(&b, OP_LOCKT)->nfs_argop4_u.oplockt;
+    lt->locktype = WRITE_LT;
+    lt->offset = 2;
+    lt->length = 0xfffffffffffffffeull;     /* offset + length = 2^64 */
+    lt->owner.clientid = cl.id;
+    lt->owner.owner.owner_val = "rfc-locker";
+    lt->owner.owner.owner_len = 10;
+    check(runx(c, &ROOT, &b, NULL) == NFS4ERR_INVAL,
+          "LOCKT with offset + length = 2^64: INVAL");
+
+    COMPOUND4res r1, r2;
+    nfsstat4 s1 = 0, s2 = 0;
+    for (int i = 0; i < 2; i++) {       /* the same bytes twice */
+        b.n = 0;
+        op_putfh(&b, &of.fh);
+        CLOSE4args *cl4 = &add(&b, OP_CLOSE)->nfs_argop4_u.opclose;
+        cl4->seqid = of.seqid;
+        cl4->open_stateid = of.sid;
+        if (i == 0)
+            s1 = runx(c, &ROOT, &b, &r1);
+        else
+            s2 = runx(c, &ROOT, &b, &r2);
+    }
+    check(s1 == NFS4_OK && s2 == NFS4_OK, "CLOSE, then the same CLOSE "
+          "resent: %d, %d (the saved reply)", (int)s1, (int)s2);
+    if (s1 == NFS4_OK && s2 == NFS4_OK &&
+        r1.resarray.resarray_len == 2 && r2.resarray.resarray_len == 2)
+        check(memcmp(&r1.resarray.resarray_val[1].nfs_resop4_u.opclose
+                          .CLOSE4res_u.open_stateid,
+                     &r2.resarray.resarray_val[1].nfs_resop4_u.opclose
+                          .CLOSE4res_u.open_stateid,
+                     sizeof(stateid4)) == 0,
+              "the resent CLOSE gets the same stateid");
+    if ((int)s1 != -1)
+        res_free(&r1);
+    if ((int)s2 != -1)
+        res_free(&r2);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -2055,6 +2254,7 @@ int main(int argc, char **argv)
         test_namespace(&c);
         test_open_create(&c);
         test_acl(&c);
+        test_rfc_errors(&c);
     } else if (strcmp(mode, "expire") == 0) {
         test_expire(&c, lease);
     } else if (strcmp(mode, "crash-open") == 0) {
