@@ -80,6 +80,9 @@ static void serve(struct rpc_server *s, struct rpc_call *call)
 /* The data tag of the work eventfd in the workers' set: the key of a
  * slot that does not exist. */
 #define KEY_WAKE  UINT64_MAX
+/* In the event loop's set, a connection waiting to write is its key with
+ * this bit (the loop's own tags are addresses, which never have it). */
+#define KEY_OUT   (1ull << 63)
 
 uint64_t rpcsvc_conn_key(const struct rpc_conn *c)
 {
@@ -121,10 +124,24 @@ static struct rpc_conn *conn_of_key(struct rpc_server *s, uint64_t key)
     return c;
 }
 
+void rpcsvc_want_output(struct rpc_server *s, struct rpc_conn *c)
+{
+    struct epoll_event ev = { .events = EPOLLOUT | EPOLLONESHOT,
+                              .data.u64 = rpcsvc_conn_key(c) | KEY_OUT };
+    int op = c->out_added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(s->lepfd, op, c->fd, &ev) < 0) {
+        log_warn("rpc: epoll_ctl: %s; closing a connection", strerror(errno));
+        conn_shutdown(c);
+        return;
+    }
+    c->out_added = 1;
+}
+
 void rpcsvc_drop_conn(struct rpc_server *s, struct rpc_conn *c)
 {
     conn_shutdown(c);
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    epoll_ctl(s->lepfd, EPOLL_CTL_DEL, c->fd, NULL);   /* if it is there */
     pthread_mutex_lock(&s->clock);
     s->slots[c->slot] = NULL;
     pthread_mutex_unlock(&s->clock);
@@ -279,14 +296,21 @@ static void *loop_main(void *arg)
             log_err("rpc: epoll_wait: %s", strerror(errno));
             break;
         }
-        if (s->accept_paused && n == 0) {
+        if (s->accept_paused && n == 0 && !atomic_load(&s->draining)) {
             struct epoll_event ev = { .events = EPOLLIN, .data.ptr = LISTEN_TAG };
             if (epoll_ctl(s->lepfd, EPOLL_CTL_ADD, s->lfd, &ev) == 0)
                 s->accept_paused = 0;
         }
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.ptr == LISTEN_TAG) {
-                loop_accept(s);
+            if (evs[i].data.u64 & KEY_OUT) {
+                struct rpc_conn *c = conn_of_key(s, evs[i].data.u64 & ~KEY_OUT);
+                if (c) {
+                    conn_flush(c);
+                    conn_put(c);
+                }
+            } else if (evs[i].data.ptr == LISTEN_TAG) {
+                if (!atomic_load(&s->draining))
+                    loop_accept(s);
             } else {
                 uint64_t v;
                 if (read(s->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -441,8 +465,41 @@ fail:
     return -rc;
 }
 
+/* Whether some connection still has replies its client has not taken. */
+static int output_waiting(struct rpc_server *s)
+{
+    int any = 0;
+    pthread_mutex_lock(&s->clock);
+    for (unsigned i = 0; i < RPC_MAX_CONNS && !any; i++) {
+        struct rpc_conn *c = s->slots[i];
+        any = c && !atomic_load(&c->closed) && atomic_load(&c->out_bytes);
+    }
+    pthread_mutex_unlock(&s->clock);
+    return any;
+}
+
 void rpc_server_stop(struct rpc_server *s)
 {
+    /* Accept no more; workers finish the queue and go (a token each wakes
+     * those that wait), while the event loop still sends their replies. */
+    atomic_store(&s->draining, 1);
+    if (s->loop_started)
+        epoll_ctl(s->lepfd, EPOLL_CTL_DEL, s->lfd, NULL);
+    if (s->nstarted) {
+        uint64_t n = s->nstarted;
+        if (write(s->wfd, &n, sizeof(n)) < 0)
+            log_warn("rpc: eventfd: %s", strerror(errno));
+    }
+    for (unsigned i = 0; i < s->nstarted; i++)
+        pthread_join(s->workers[i], NULL);
+    s->nstarted = 0;
+    /* Every call received has its reply; give clients a moment to read
+     * the last ones. */
+    for (int ms = 0; s->loop_started && ms < RPC_STOP_FLUSH_MS &&
+                     output_waiting(s); ms += 10) {
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
     atomic_store(&s->stopping, 1);
     if (s->loop_started) {
         uint64_t one = 1;
@@ -455,17 +512,6 @@ void rpc_server_stop(struct rpc_server *s)
         close(s->lfd);
         s->lfd = -1;
     }
-    /* Workers finish the queue and go; a token each wakes those that
-     * wait. */
-    atomic_store(&s->draining, 1);
-    if (s->nstarted) {
-        uint64_t n = s->nstarted;
-        if (write(s->wfd, &n, sizeof(n)) < 0)
-            log_warn("rpc: eventfd: %s", strerror(errno));
-    }
-    for (unsigned i = 0; i < s->nstarted; i++)
-        pthread_join(s->workers[i], NULL);
-    s->nstarted = 0;
     for (unsigned i = 0; i < RPC_MAX_CONNS; i++) {
         struct rpc_conn *c = s->slots[i];
         if (c) {

@@ -6,14 +6,17 @@
  * one-shot and re-armed by conn_settle); complete records become calls.
  * When a connection has too many bytes queued it is not re-armed until the
  * workers catch up, which bounds the memory one client can pin.  Replies
- * are written by whichever thread has them, one at a time per connection. */
+ * are written by whichever thread has them, one at a time per connection,
+ * without waiting: what the socket does not take goes on an output queue
+ * that the event loop sends as the client reads, and while it is long the
+ * connection's input pauses too.  So a client that stops reading holds
+ * up only itself, never a worker. */
 #include "config.h"
 #include "rpcsvc_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -54,6 +57,10 @@ void conn_put(struct rpc_conn *c)
         return;
     close(c->fd);
     free(c->rec);
+    for (struct rpc_out *o = c->out_head, *next; o; o = next) {
+        next = o->next;
+        free(o);
+    }
     pthread_mutex_destroy(&c->wlock);
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -72,9 +79,11 @@ void conn_settle(struct rpc_conn *c)
         pthread_mutex_unlock(&c->lock);
         return;                 /* the reader settles it when done */
     }
+    size_t out = atomic_load(&c->out_bytes);
     int done = atomic_load(&c->closed) ||
-               (c->rd_eof && c->pending_calls == 0);
-    int arm = !done && !c->armed && !c->paused && !c->rd_eof;
+               (c->rd_eof && c->pending_calls == 0 && out == 0);
+    int arm = !done && !c->armed && !c->paused && !c->rd_eof &&
+              out <= c->srv->max_pending;
     if (done)
         c->gone = 1;
     if (arm) {
@@ -220,32 +229,104 @@ int conn_input(struct rpc_conn *c)
     return -errno;
 }
 
-void conn_send(struct rpc_conn *c, uint8_t *buf, size_t len)
-{
-    uint32_t h = htonl(LAST_FRAG | (uint32_t)(len - 4));
-    memcpy(buf, &h, 4);
+#define SEND_BROKEN ((size_t)-1)
 
-    pthread_mutex_lock(&c->wlock);
+/* Sends what the socket takes now: the bytes sent, or SEND_BROKEN. */
+static size_t send_now(struct rpc_conn *c, const uint8_t *buf, size_t len)
+{
     size_t off = 0;
-    while (off < len && !atomic_load(&c->closed)) {
-        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+    while (off < len) {
+        ssize_t n = send(c->fd, buf + off, len - off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             off += (size_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
-            int r = poll(&pf, 1, RPC_SEND_TIMEOUT_MS);
-            if (r > 0 || (r < 0 && errno == EINTR))
-                continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        return SEND_BROKEN;
+    }
+    return off;
+}
+
+/* Queues the unsent rest of a reply (c->wlock held). */
+static int queue_out(struct rpc_conn *c, const uint8_t *buf, size_t len)
+{
+    if (atomic_load(&c->out_bytes) + len > RPC_MAX_OUTPUT)
+        return -ENOBUFS;
+    struct rpc_out *o = malloc(sizeof(*o) + len);
+    if (!o)
+        return -ENOMEM;
+    o->next = NULL;
+    o->len = len;
+    o->off = 0;
+    memcpy(o->data, buf, len);
+    if (c->out_tail)
+        c->out_tail->next = o;
+    else
+        c->out_head = o;
+    c->out_tail = o;
+    atomic_fetch_add(&c->out_bytes, len);
+    if (!c->out_armed) {
+        c->out_armed = 1;
+        rpcsvc_want_output(c->srv, c);
+    }
+    return 0;
+}
+
+void conn_send(struct rpc_conn *c, uint8_t *buf, size_t len)
+{
+    uint32_t h = htonl(LAST_FRAG | (uint32_t)(len - 4));
+    memcpy(buf, &h, 4);
+
+    pthread_mutex_lock(&c->wlock);
+    if (!atomic_load(&c->closed)) {
+        /* Behind queued replies it must wait its turn. */
+        size_t off = c->out_head ? 0 : send_now(c, buf, len);
+        int rc = 0;
+        if (off == SEND_BROKEN)
+            rc = -EPIPE;
+        else if (off < len)
+            rc = queue_out(c, buf + off, len - off);
+        if (rc == -ENOBUFS)
             log_warn("rpc: client does not read its replies; closing");
-        }
-        /* A reply cut short leaves the stream unusable. */
-        conn_shutdown(c);
+        if (rc < 0)
+            conn_shutdown(c);   /* a reply cut short spoils the stream */
     }
     pthread_mutex_unlock(&c->wlock);
+}
+
+void conn_flush(struct rpc_conn *c)
+{
+    pthread_mutex_lock(&c->wlock);
+    int broken = 0;
+    while (c->out_head && !atomic_load(&c->closed)) {
+        struct rpc_out *o = c->out_head;
+        size_t n = send_now(c, o->data + o->off, o->len - o->off);
+        if (n == SEND_BROKEN) {
+            broken = 1;
+            break;
+        }
+        o->off += n;
+        atomic_fetch_sub(&c->out_bytes, n);
+        if (o->off < o->len)
+            break;              /* the socket is full again */
+        c->out_head = o->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        free(o);
+    }
+    int more = c->out_head && !broken && !atomic_load(&c->closed);
+    c->out_armed = more;
+    if (more)
+        rpcsvc_want_output(c->srv, c);
+    pthread_mutex_unlock(&c->wlock);
+    if (broken)
+        conn_shutdown(c);
+    if (!more)
+        conn_settle(c);         /* read again, or close after the last */
 }
 
 void conn_call_done(struct rpc_conn *c, size_t len)

@@ -32,8 +32,18 @@
 #define RPC_MAX_CONNS       4096
 #define RPC_DEFAULT_RECORD  ((2u << 20) + (64u << 10))
 #define RPC_READ_CHUNK      65536
-/* A client that stops reading its replies gets this long per write. */
-#define RPC_SEND_TIMEOUT_MS 15000
+/* Reply bytes a connection may have waiting for its client to read them
+ * before it is closed (its input pauses long before, see conn_settle). */
+#define RPC_MAX_OUTPUT      (64u << 20)
+/* How long a stopping server lets clients take their last replies. */
+#define RPC_STOP_FLUSH_MS   2000
+
+/* Reply bytes the socket did not take at once. */
+struct rpc_out {
+    struct rpc_out *next;
+    size_t len, off;
+    uint8_t data[];
+};
 
 /* One complete record waiting for (or being served by) a worker. */
 struct rpc_call {
@@ -51,7 +61,14 @@ struct rpc_conn {
     struct sockaddr_storage peer;
     socklen_t peerlen;
 
-    pthread_mutex_t wlock;              /* one reply on the wire at a time */
+    pthread_mutex_t wlock;              /* one reply on the wire at a time;
+                                           guards the output queue */
+    /* Replies waiting for the client to read: the event loop sends them
+     * when the socket takes more, so no worker ever waits for a client. */
+    struct rpc_out *out_head, *out_tail;
+    atomic_size_t out_bytes;            /* read without wlock by settle */
+    int out_armed;                      /* waiting for EPOLLOUT */
+    int out_added;                      /* in the loop's epoll set */
 
     pthread_mutex_t lock;               /* guards the fields below */
     size_t pending_bytes;               /* records queued or being served */
@@ -125,6 +142,9 @@ void rpcsvc_enqueue(struct rpc_server *s, struct rpc_call *call);
 void rpcsvc_drop_conn(struct rpc_server *s, struct rpc_conn *c);
 /* The epoll data naming c. */
 uint64_t rpcsvc_conn_key(const struct rpc_conn *c);
+/* Asks the event loop to call conn_flush when c's socket takes more
+ * (c->wlock held). */
+void rpcsvc_want_output(struct rpc_server *s, struct rpc_conn *c);
 
 /* rpcsvc_conn.c */
 struct rpc_conn *conn_new(struct rpc_server *s, int fd,
@@ -140,8 +160,11 @@ void conn_shutdown(struct rpc_conn *c);
  * half-closed and has all its replies), else waits for input again
  * unless paused or being read. */
 void conn_settle(struct rpc_conn *c);
-/* Writes one record-marked reply (buf has 4 bytes reserved in front). */
+/* Writes one record-marked reply (buf has 4 bytes reserved in front), or
+ * queues what the socket does not take at once; never waits. */
 void conn_send(struct rpc_conn *c, uint8_t *buf, size_t len);
+/* The event loop's turn: sends queued replies the socket now takes. */
+void conn_flush(struct rpc_conn *c);
 /* A queued call of len bytes is finished. */
 void conn_call_done(struct rpc_conn *c, size_t len);
 

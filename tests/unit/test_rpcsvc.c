@@ -672,6 +672,43 @@ START_TEST(flow_control)
 }
 END_TEST
 
+/* A client that asks for big replies and never reads them holds up only
+ * itself: the workers do not wait for its socket, so another client is
+ * served at once; its replies are all there when it reads at last. */
+START_TEST(reader_that_stops)
+{
+    int fd = raw_connect();
+    uint8_t body[256];
+    u_int size = 1u << 20;
+    const int n = 32;                   /* 32 MiB: more than the sockets hold */
+    for (int i = 0; i < n; i++) {
+        size_t len = raw_call(body, sizeof(body), 500 + (uint32_t)i, 2, 2,
+                              TPROC_BIG, (xdrproc_t)xdr_u_int, &size);
+        raw_send_record(fd, body, len);
+    }
+    usleep(300 * 1000);                 /* every worker had its turn */
+    CLIENT *cl = client(TPROG, 2);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char *out;
+    ck_assert_int_eq(echo(cl, "still here", &out), RPC_SUCCESS);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(secs < 2.0, "another client waited %.1f s", secs);
+    ck_assert_str_eq(out, "still here");
+    xdr_free((xdrproc_t)xdr_str, (char *)&out);
+    client_done(cl);
+
+    uint8_t *rec = malloc(size + 4096);
+    ck_assert_ptr_nonnull(rec);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_gt(raw_read_record(fd, rec, size + 4096), (ssize_t)size);
+    free(rec);
+    close(fd);
+}
+END_TEST
+
 START_TEST(fragments_and_half_close)
 {
     uint8_t body[256], rec[512];
@@ -966,6 +1003,7 @@ static Suite *suite(void)
     tcase_add_test(tc, credentials);
     tcase_add_test(tc, deferred_replies);
     tcase_add_test(tc, big_reply);
+    tcase_add_test(tc, reader_that_stops);
     tcase_add_test(tc, pipelined_out_of_order);
     tcase_add_test(tc, flow_control);
     tcase_add_test(tc, fragments_and_half_close);
