@@ -135,6 +135,13 @@ static void mount_error(const struct client_opts *o, int rc)
         fprintf(stderr, "mount.flexfs: cannot reach the gateway at %s port "
                 "%u: %s\n", o->host, o->port, strerror(-rc));
         break;
+    case EPROTO:
+    case EOPNOTSUPP:
+        fprintf(stderr, "mount.flexfs: the gateway at %s port %u does not "
+                "speak this client's protocol (mount.flexfs and "
+                "flexfs-gatewayd must come from the same release)\n",
+                o->host, o->port);
+        break;
     default:
         fprintf(stderr, "mount.flexfs: mounting %s failed: %s\n", o->spec,
                 strerror(-rc));

@@ -248,6 +248,7 @@ static int stat_errno(enum clnt_stat st)
     switch (st) {
     case RPC_AUTHERROR:       return -EACCES;
     case RPC_CANTDECODEARGS:  return -EINVAL;
+    case RPC_CANTDECODERES:   return -EPROTO;   /* another release's reply */
     case RPC_PROCUNAVAIL:
     case RPC_PROGUNAVAIL:
     case RPC_PROGVERSMISMATCH: return -EOPNOTSUPP;

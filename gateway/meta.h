@@ -115,6 +115,9 @@ int meta_session_open(struct meta *m, const char *volume,
                       struct meta_volume *vol);
 /* -ESTALE if the session is unknown or expired. */
 int meta_session_renew(struct meta *m, uint64_t session);
+/* 0 if session was opened from addr (the client's numeric address as
+ * MOUNT saw it), else -ESTALE: a session is its host's alone. */
+int meta_session_from(struct meta *m, uint64_t session, const char *addr);
 /* Ends a session: drops its opens (and so unlinked files it held). */
 int meta_session_close(struct meta *m, uint64_t session);
 /* Ends every session whose lease ran out before now (seconds, realtime).

@@ -304,9 +304,9 @@ static int do_commit(struct tx *tx, void *arg)
         return -EINVAL;
     if (a->write_end > SIZE_MAX_FILE)
         return -EFBIG;
-    /* A session that has the file open may write as open(2) allowed it;
-     * anyone else needs write permission now. */
-    rc = a->session ? opens_has(tx, a->ino, a->session) : 0;
+    /* A session that has the file open for writing may write as open(2)
+     * allowed it; anyone else needs write permission now. */
+    rc = a->session ? opens_writable(tx, a->ino, a->session) : 0;
     if (rc < 0)
         return rc;
     struct perm_node pn = inode_perm(tx, &in);

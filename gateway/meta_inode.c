@@ -337,7 +337,7 @@ static int setattr_apply(struct tx *tx, const struct meta_cred *cr,
     uint32_t mode = in->mode;
     int by_handle = 0;
     if ((sa->valid & META_SET_SIZE) && sa->open_session) {
-        by_handle = opens_has(tx, in->ino, sa->open_session);
+        by_handle = opens_writable(tx, in->ino, sa->open_session);
         if (by_handle < 0)
             return by_handle;
     }
@@ -614,7 +614,8 @@ static int do_create(struct tx *tx, void *arg)
     }
     if (rc)
         return rc;
-    if (a->session && (rc = opens_add(tx, in.ino, a->session)))
+    /* A create opens for writing, whatever mode the new file gets. */
+    if (a->session && (rc = opens_add(tx, in.ino, a->session, 1)))
         return rc;
     inode_attr(&in, a->out);
     dirchange_fill(a->dc, before, &dir);

@@ -305,9 +305,10 @@ int session_decode(const void *buf, size_t len, uint64_t id,
                    struct session_rec *out);
 /* 1 if any session has ino open, 0 if none. */
 int opens_any(struct tx *tx, uint64_t ino);
-/* 1 if session has ino open, 0 if not. */
-int opens_has(struct tx *tx, uint64_t ino, uint64_t session);
-int opens_add(struct tx *tx, uint64_t ino, uint64_t session);
+/* writable: this open is for writing (the record remembers one did). */
+int opens_add(struct tx *tx, uint64_t ino, uint64_t session, int writable);
+/* 1 if session has ino open and one of those opens was for writing. */
+int opens_writable(struct tx *tx, uint64_t ino, uint64_t session);
 /* 0 if the session exists and is live, -ESTALE if not. */
 int session_check(struct tx *tx, uint64_t session);
 /* At start: every session's lease runs from now (clients reconnect). */

@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 
 #define SESSION_REC_MAX  (1 + 8 + 4 + 8 + 8 + 2 * (2 + META_NAME_MAX))
-#define OPEN_REC_LEN     5              /* ver, count */
+#define OPEN_REC_LEN     6              /* ver, count, writable */
+#define OPEN_REC_LEN_OLD 5              /* ver, count: taken as writable */
 
 /* ---- records ---- */
 
@@ -107,17 +108,21 @@ static void open_keys(uint8_t *ok, uint8_t *sk, uint64_t ino, uint64_t ses)
     be64_put(sk + 8, ino);
 }
 
-static int open_count(struct tx *tx, const uint8_t *ok, uint32_t *count)
+/* The opens of one (ino, session): how many, and whether one of them,
+ * since the first, was for writing (which open(2) checked). */
+static int open_count(struct tx *tx, const uint8_t *ok, uint32_t *count,
+                      int *writable, uint32_t flags)
 {
     uint8_t val[OPEN_REC_LEN];
     size_t len;
-    int rc = kv_get(tx, MDB_OPENS, ok, 16, val, sizeof(val), &len, DB_RMW);
+    int rc = kv_get(tx, MDB_OPENS, ok, 16, val, sizeof(val), &len, flags);
     if (rc)
         return rc;
     struct rbuf r;
     rb_init(&r, val, len);
     uint8_t ver = rb_u8(&r);
     *count = rb_u32(&r);
+    *writable = len == OPEN_REC_LEN_OLD ? 1 : rb_u8(&r);
     if (r.bad || ver != REC_V1) {
         log_err("meta: malformed open record");
         return -EIO;
@@ -125,20 +130,23 @@ static int open_count(struct tx *tx, const uint8_t *ok, uint32_t *count)
     return 0;
 }
 
-static int open_count_put(struct tx *tx, const uint8_t *ok, uint32_t count)
+static int open_count_put(struct tx *tx, const uint8_t *ok, uint32_t count,
+                          int writable)
 {
     uint8_t val[OPEN_REC_LEN];
     val[0] = REC_V1;
     be32_put(val + 1, count);
+    val[5] = writable != 0;
     return kv_put(tx, MDB_OPENS, ok, 16, val, sizeof(val));
 }
 
-int opens_add(struct tx *tx, uint64_t ino, uint64_t session)
+int opens_add(struct tx *tx, uint64_t ino, uint64_t session, int writable)
 {
     uint8_t ok[16], sk[16];
     uint32_t count = 0;
+    int was_writable = 0;
     open_keys(ok, sk, ino, session);
-    int rc = open_count(tx, ok, &count);
+    int rc = open_count(tx, ok, &count, &was_writable, DB_RMW);
     if (rc == -ENOENT) {
         uint8_t ver = REC_V1;
         if ((rc = kv_put(tx, MDB_SESSOPENS, sk, 16, &ver, 1)))
@@ -146,7 +154,7 @@ int opens_add(struct tx *tx, uint64_t ino, uint64_t session)
     } else if (rc) {
         return rc;
     }
-    return open_count_put(tx, ok, count + 1);
+    return open_count_put(tx, ok, count + 1, writable || was_writable);
 }
 
 /* Drops one open (or all of them) of ino by session; settles an inode
@@ -155,12 +163,13 @@ static int opens_drop(struct tx *tx, uint64_t ino, uint64_t session, int all)
 {
     uint8_t ok[16], sk[16];
     uint32_t count;
+    int writable;
     open_keys(ok, sk, ino, session);
-    int rc = open_count(tx, ok, &count);
+    int rc = open_count(tx, ok, &count, &writable, DB_RMW);
     if (rc)
         return rc;
     if (!all && count > 1)
-        return open_count_put(tx, ok, count - 1);
+        return open_count_put(tx, ok, count - 1, writable);
     if ((rc = kv_del(tx, MDB_OPENS, ok, 16)) ||
         ((rc = kv_del(tx, MDB_SESSOPENS, sk, 16)) && rc != -ENOENT))
         return rc;
@@ -179,13 +188,14 @@ int opens_any(struct tx *tx, uint64_t ino)
     return rc < 0 ? rc : !rc;
 }
 
-int opens_has(struct tx *tx, uint64_t ino, uint64_t session)
+int opens_writable(struct tx *tx, uint64_t ino, uint64_t session)
 {
     uint8_t ok[16], sk[16];
-    uint8_t val[OPEN_REC_LEN];
+    uint32_t count;
+    int writable;
     open_keys(ok, sk, ino, session);
-    int rc = kv_get(tx, MDB_OPENS, ok, 16, val, sizeof(val), NULL, 0);
-    return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
+    int rc = open_count(tx, ok, &count, &writable, 0);
+    return rc == 0 ? writable : rc == -ENOENT ? 0 : rc;
 }
 
 /* A growing list of ids (inodes, sessions). */
@@ -298,6 +308,28 @@ static int do_session_renew(struct tx *tx, void *arg)
         return -ESTALE;
     s.expiry = tx->now.sec + (int64_t)tx->m->lease_secs;
     return session_put(tx, &s);
+}
+
+struct session_from_args {
+    uint64_t id;
+    const char *addr;
+};
+
+static int do_session_from(struct tx *tx, void *arg)
+{
+    struct session_from_args *a = arg;
+    struct session_rec s;
+    int rc = session_get(tx, a->id, &s, 0);
+    if (rc)
+        return rc;
+    return strcmp(s.client_addr, a->addr) == 0 ? 0 : -ESTALE;
+}
+
+int meta_session_from(struct meta *m, uint64_t session, const char *addr)
+{
+    struct session_from_args a = { session, addr };
+    /* Reads what MOUNT wrote durably; promises nothing new. */
+    return tx_run_lazy(m, do_session_from, &a);
 }
 
 int meta_session_renew(struct meta *m, uint64_t session)
@@ -493,7 +525,8 @@ static int do_open_file(struct tx *tx, void *arg)
             (rc = inode_put(tx, &in)))
             return rc;
     }
-    if (a->session && (rc = opens_add(tx, a->ino, a->session)))
+    int writes = (a->flags & O_ACCMODE) != O_RDONLY || (a->flags & O_TRUNC);
+    if (a->session && (rc = opens_add(tx, a->ino, a->session, writes)))
         return rc;
     inode_attr(&in, a->out);
     return 0;

@@ -661,16 +661,47 @@ static int access_writes(const void *args)
     return (((const fx_access_args *)args)->mask & W_OK) != 0;
 }
 
-/* Each procedure's handler and what the export check needs: where its
+/* Each procedure's handler and what the checks before it need: where its
  * arguments name the inode it works on (a second inode, as RENAME's or
- * LINK's, is in the same volume or the core refuses with EXDEV), and
- * whether it writes.  Calls that name no inode (sessions) have none. */
+ * LINK's, is in the same volume or the core refuses with EXDEV), whether
+ * it writes, and where they name the session it acts for.  Offsets are
+ * stored plus one, so 0 means none. */
 struct native_op {
     enum rpc_verdict (*fn)(struct rpc_req *req, void *args, void *res);
-    int has_ino;
     size_t ino_at;
     int (*writes)(const void *args);    /* NULL: never */
+    size_t session_at;
 };
+
+#define AT(atype, field) (offsetof(atype, field) + 1)
+#define NONE 0
+
+static uint64_t field_u64(const void *args, size_t at)
+{
+    return *(const uint64_t *)((const char *)args + at - 1);
+}
+
+/* A call acting for a session must come from the host that opened it:
+ * sessions are small numbers, and one names the opens whose access
+ * open(2) checked (ftruncate, writes) and the locks held. */
+static int session_check(struct rpc_req *req, const struct native_op *op,
+                         const void *args)
+{
+    if (op->session_at == NONE)
+        return 0;
+    uint64_t session = field_u64(args, op->session_at);
+    if (session == 0)
+        return 0;                       /* none named */
+    char addr[NI_MAXHOST];
+    if (getnameinfo((struct sockaddr *)&req->peer, req->peerlen, addr,
+                    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
+        return -ESTALE;
+    int rc = meta_session_from(meta_of(req), session, addr);
+    if (rc < 0)
+        log_info("native: session %llu named from %s, not its host",
+                 (unsigned long long)session, addr);
+    return rc;
+}
 
 /* With an exports file in force, a call on an inode is checked against
  * the rule for its volume: not exported is EACCES, a write to a
@@ -680,11 +711,10 @@ static int export_check(struct rpc_req *req, const struct native_op *op,
                         const void *args)
 {
     struct gateway *gw = req->ctx;
-    if (!op->has_ino || !exports_active(gw->exports))
+    if (op->ino_at == NONE || !exports_active(gw->exports))
         return 0;
-    uint64_t ino = *(const fx_ino *)((const char *)args + op->ino_at);
     struct meta_volume vol;
-    int rc = meta_volume_of(gw->meta, ino, &vol);
+    int rc = meta_volume_of(gw->meta, field_u64(args, op->ino_at), &vol);
     if (rc < 0)
         return rc;
     struct export_rule rule;
@@ -704,6 +734,8 @@ static enum rpc_verdict native_call(struct rpc_req *req, void *args, void *res)
 {
     const struct native_op *op = req->proc_info;
     int rc = export_check(req, op, args);
+    if (rc == 0)
+        rc = session_check(req, op, args);
     if (rc < 0) {
         *(int *)res = -rc;
         return RPC_REPLY;
@@ -711,82 +743,87 @@ static enum rpc_verdict native_call(struct rpc_req *req, void *args, void *res)
     return op->fn(req, args, res);
 }
 
-/* PROC: a call on a session; PROC_INO: a call on the inode in `field` of
- * its arguments, writing when `writes` says so. */
-#define PROC(num, name, atype, rtype, fn) \
+/* One procedure: its arguments' inode (AT(...) or NONE), whether it
+ * writes, and its session (AT(...) or NONE). */
+#define PROC(num, name, atype, rtype, fn, ino, writes, session) \
     [num] = { name, (xdrproc_t)xdr_##atype, sizeof(atype), \
               (xdrproc_t)xdr_##rtype, sizeof(rtype), native_call, \
-              &(const struct native_op){ fn, 0, 0, NULL } }
-#define PROC_INO(num, name, atype, rtype, fn, field, writes) \
-    [num] = { name, (xdrproc_t)xdr_##atype, sizeof(atype), \
-              (xdrproc_t)xdr_##rtype, sizeof(rtype), native_call, \
-              &(const struct native_op){ fn, 1, offsetof(atype, field), \
-                                         writes } }
+              &(const struct native_op){ fn, ino, writes, session } }
 
 static const struct rpc_proc native_procs[] = {
     [FXPROC_NULL] = { "NULL", RPC_XDR_VOID, 0, RPC_XDR_VOID, 0, native_call,
-                      &(const struct native_op){ fx_null, 0, 0, NULL } },
-    PROC(FXPROC_MOUNT, "MOUNT", fx_mount_args, fx_mount_res, fx_mount),
-    PROC(FXPROC_RENEW, "RENEW", fx_session_args, fx_status_res, fx_renew),
+                      &(const struct native_op){ fx_null, NONE, NULL,
+                                                 NONE } },
+    PROC(FXPROC_MOUNT, "MOUNT", fx_mount_args, fx_mount_res, fx_mount,
+         NONE, NULL, NONE),
+    PROC(FXPROC_RENEW, "RENEW", fx_session_args, fx_status_res, fx_renew,
+         NONE, NULL, AT(fx_session_args, session)),
     PROC(FXPROC_UNMOUNT, "UNMOUNT", fx_session_args, fx_status_res,
-         fx_unmount),
-    PROC_INO(FXPROC_LOOKUP, "LOOKUP", fx_lookup_args, fx_attr_res,
-             fx_lookup, parent, NULL),
-    PROC_INO(FXPROC_GETATTR, "GETATTR", fx_getattr_args, fx_attr_res,
-             fx_getattr, ino, NULL),
-    PROC_INO(FXPROC_SETATTR, "SETATTR", fx_setattr_args, fx_attr_res,
-             fx_setattr, ino, always),
-    PROC_INO(FXPROC_CREATE, "CREATE", fx_create_args, fx_create_res,
-             fx_create, parent, always),
-    PROC_INO(FXPROC_MKNOD, "MKNOD", fx_create_args, fx_entry_res, fx_mknod,
-             parent, always),
-    PROC_INO(FXPROC_MKDIR, "MKDIR", fx_create_args, fx_entry_res, fx_mkdir,
-             parent, always),
-    PROC_INO(FXPROC_SYMLINK, "SYMLINK", fx_symlink_args, fx_entry_res,
-             fx_symlink, parent, always),
-    PROC_INO(FXPROC_READLINK, "READLINK", fx_getattr_args, fx_readlink_res,
-             fx_readlink, ino, NULL),
-    PROC_INO(FXPROC_LINK, "LINK", fx_link_args, fx_entry_res, fx_link, ino,
-             always),
-    PROC_INO(FXPROC_UNLINK, "UNLINK", fx_unlink_args, fx_remove_res,
-             fx_unlink, parent, always),
-    PROC_INO(FXPROC_RMDIR, "RMDIR", fx_unlink_args, fx_remove_res, fx_rmdir,
-             parent, always),
-    PROC_INO(FXPROC_RENAME, "RENAME", fx_rename_args, fx_rename_res,
-             fx_rename, parent, always),
-    PROC_INO(FXPROC_READDIR, "READDIR", fx_readdir_args, fx_readdir_res,
-             fx_readdir, dir, NULL),
-    PROC_INO(FXPROC_READDIRPLUS, "READDIRPLUS", fx_readdir_args,
-             fx_readdir_res, fx_readdirplus, dir, NULL),
-    PROC_INO(FXPROC_STATFS, "STATFS", fx_statfs_args, fx_statfs_res,
-             fx_statfs, ino, NULL),
-    PROC_INO(FXPROC_GET_BLOCKS, "GET_BLOCKS", fx_get_blocks_args,
-             fx_get_blocks_res, fx_get_blocks, ino, NULL),
-    PROC_INO(FXPROC_COMMIT_WRITE, "COMMIT_WRITE", fx_commit_args,
-             fx_commit_res, fx_commit_write, ino, always),
-    PROC_INO(FXPROC_OPEN, "OPEN", fx_open_args, fx_attr_res, fx_open, ino,
-             open_writes),
-    PROC_INO(FXPROC_RELEASE, "RELEASE", fx_release_args, fx_status_res,
-             fx_release, ino, NULL),
+         fx_unmount, NONE, NULL, AT(fx_session_args, session)),
+    PROC(FXPROC_LOOKUP, "LOOKUP", fx_lookup_args, fx_attr_res, fx_lookup,
+         AT(fx_lookup_args, parent), NULL, NONE),
+    PROC(FXPROC_GETATTR, "GETATTR", fx_getattr_args, fx_attr_res,
+         fx_getattr, AT(fx_getattr_args, ino), NULL, NONE),
+    PROC(FXPROC_SETATTR, "SETATTR", fx_setattr_args, fx_attr_res,
+         fx_setattr, AT(fx_setattr_args, ino), always,
+         AT(fx_setattr_args, session)),
+    PROC(FXPROC_CREATE, "CREATE", fx_create_args, fx_create_res, fx_create,
+         AT(fx_create_args, parent), always, AT(fx_create_args, session)),
+    PROC(FXPROC_MKNOD, "MKNOD", fx_create_args, fx_entry_res, fx_mknod,
+         AT(fx_create_args, parent), always, NONE),
+    PROC(FXPROC_MKDIR, "MKDIR", fx_create_args, fx_entry_res, fx_mkdir,
+         AT(fx_create_args, parent), always, NONE),
+    PROC(FXPROC_SYMLINK, "SYMLINK", fx_symlink_args, fx_entry_res,
+         fx_symlink, AT(fx_symlink_args, parent), always, NONE),
+    PROC(FXPROC_READLINK, "READLINK", fx_getattr_args, fx_readlink_res,
+         fx_readlink, AT(fx_getattr_args, ino), NULL, NONE),
+    PROC(FXPROC_LINK, "LINK", fx_link_args, fx_entry_res, fx_link,
+         AT(fx_link_args, ino), always, NONE),
+    PROC(FXPROC_UNLINK, "UNLINK", fx_unlink_args, fx_remove_res, fx_unlink,
+         AT(fx_unlink_args, parent), always, NONE),
+    PROC(FXPROC_RMDIR, "RMDIR", fx_unlink_args, fx_remove_res, fx_rmdir,
+         AT(fx_unlink_args, parent), always, NONE),
+    PROC(FXPROC_RENAME, "RENAME", fx_rename_args, fx_rename_res, fx_rename,
+         AT(fx_rename_args, parent), always, NONE),
+    PROC(FXPROC_READDIR, "READDIR", fx_readdir_args, fx_readdir_res,
+         fx_readdir, AT(fx_readdir_args, dir), NULL, NONE),
+    PROC(FXPROC_READDIRPLUS, "READDIRPLUS", fx_readdir_args,
+         fx_readdir_res, fx_readdirplus, AT(fx_readdir_args, dir), NULL,
+         NONE),
+    PROC(FXPROC_STATFS, "STATFS", fx_statfs_args, fx_statfs_res, fx_statfs,
+         AT(fx_statfs_args, ino), NULL, NONE),
+    PROC(FXPROC_GET_BLOCKS, "GET_BLOCKS", fx_get_blocks_args,
+         fx_get_blocks_res, fx_get_blocks, AT(fx_get_blocks_args, ino),
+         NULL, NONE),
+    PROC(FXPROC_COMMIT_WRITE, "COMMIT_WRITE", fx_commit_args, fx_commit_res,
+         fx_commit_write, AT(fx_commit_args, ino), always,
+         AT(fx_commit_args, session)),
+    PROC(FXPROC_OPEN, "OPEN", fx_open_args, fx_attr_res, fx_open,
+         AT(fx_open_args, ino), open_writes, AT(fx_open_args, session)),
+    PROC(FXPROC_RELEASE, "RELEASE", fx_release_args, fx_status_res,
+         fx_release, AT(fx_release_args, ino), NULL,
+         AT(fx_release_args, session)),
     /* native_posix.c */
-    PROC_INO(FXPROC_ACCESS, "ACCESS", fx_access_args, fx_status_res,
-             fx_access, ino, access_writes),
-    PROC_INO(FXPROC_GETXATTR, "GETXATTR", fx_xattr_args, fx_getxattr_res,
-             fx_getxattr, ino, NULL),
-    PROC_INO(FXPROC_SETXATTR, "SETXATTR", fx_setxattr_args, fx_attr_res,
-             fx_setxattr, ino, always),
-    PROC_INO(FXPROC_LISTXATTR, "LISTXATTR", fx_getattr_args,
-             fx_listxattr_res, fx_listxattr, ino, NULL),
-    PROC_INO(FXPROC_REMOVEXATTR, "REMOVEXATTR", fx_xattr_args, fx_attr_res,
-             fx_removexattr, ino, always),
-    PROC_INO(FXPROC_GETLK, "GETLK", fx_lock_args, fx_getlk_res, fx_getlk,
-             ino, NULL),
-    PROC_INO(FXPROC_SETLK, "SETLK", fx_setlk_args, fx_status_res, fx_setlk,
-             ino, NULL),
+    PROC(FXPROC_ACCESS, "ACCESS", fx_access_args, fx_status_res, fx_access,
+         AT(fx_access_args, ino), access_writes, NONE),
+    PROC(FXPROC_GETXATTR, "GETXATTR", fx_xattr_args, fx_getxattr_res,
+         fx_getxattr, AT(fx_xattr_args, ino), NULL, NONE),
+    PROC(FXPROC_SETXATTR, "SETXATTR", fx_setxattr_args, fx_attr_res,
+         fx_setxattr, AT(fx_setxattr_args, ino), always, NONE),
+    PROC(FXPROC_LISTXATTR, "LISTXATTR", fx_getattr_args, fx_listxattr_res,
+         fx_listxattr, AT(fx_getattr_args, ino), NULL, NONE),
+    PROC(FXPROC_REMOVEXATTR, "REMOVEXATTR", fx_xattr_args, fx_attr_res,
+         fx_removexattr, AT(fx_xattr_args, ino), always, NONE),
+    PROC(FXPROC_GETLK, "GETLK", fx_lock_args, fx_getlk_res, fx_getlk,
+         AT(fx_lock_args, ino), NULL, NONE),
+    PROC(FXPROC_SETLK, "SETLK", fx_setlk_args, fx_status_res, fx_setlk,
+         AT(fx_setlk_args, ino), NULL, AT(fx_setlk_args, lock.session)),
     PROC(FXPROC_LOCK_CANCEL, "LOCK_CANCEL", fx_lock_cancel_args,
-         fx_status_res, fx_lock_cancel),
-    PROC_INO(FXPROC_LOCK_RELEASE, "LOCK_RELEASE", fx_lock_release_args,
-             fx_status_res, fx_lock_release, ino, NULL),
+         fx_status_res, fx_lock_cancel, NONE, NULL,
+         AT(fx_lock_cancel_args, session)),
+    PROC(FXPROC_LOCK_RELEASE, "LOCK_RELEASE", fx_lock_release_args,
+         fx_status_res, fx_lock_release, AT(fx_lock_release_args, ino), NULL,
+         AT(fx_lock_release_args, session)),
 };
 
 void native_program(struct gateway *gw, struct rpc_program *out)

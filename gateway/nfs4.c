@@ -594,6 +594,10 @@ static enum rpc_verdict proc_compound(struct rpc_req *req, void *args,
     c.srv = req->ctx;
     c.req = req;
     c.cred = req->cred;
+    /* One COMPOUND's READs answer at most this much together (RFC 7530
+     * 15.2: RESOURCE for one that asks more), or 127 READs of 1 MiB make
+     * a 127 MiB reply. */
+    c.reply_left = NFS4_REPLY_DATA;
 
     nfsstat4 st = NFS4_OK;
     for (u_int i = 0; i < nargs && st == NFS4_OK; i++) {

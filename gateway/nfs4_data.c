@@ -36,6 +36,14 @@
 #define FILE_MAX_BYTES (16u << 20)      /* buffered per file before commit */
 #define ALL_MAX_BYTES  (256u << 20)     /* buffered in all before commit */
 #define COMMIT_TRIES   16
+/* What the buffer counts is memory, not data: each extent and block also
+ * costs its bookkeeping, so a client sending 1-byte writes at scattered
+ * offsets reaches the limits above as soon as one sending megabytes.
+ * Past these counts a file is committed too (lookups are linear). */
+#define EXT_OVERHEAD   (sizeof(struct ext) + 32)
+#define BLOCK_OVERHEAD (sizeof(struct dblock) + 32)
+#define FILE_MAX_BLOCKS 1024
+#define BLOCK_MAX_EXTS  1024
 #define ERROR_KEEP     3600             /* seconds an unreported error stays */
 
 /* Buffered bytes of one block: sorted, disjoint, non-adjacent extents. */
@@ -132,11 +140,14 @@ static void file_remove(struct nfs4_wcache *wc, struct dfile *f)
     free(f);
 }
 
-static struct dblock *block_get(struct dfile *f, uint64_t index)
+/* The block of that index; *made says whether it is new. */
+static struct dblock *block_get(struct dfile *f, uint64_t index, int *made)
 {
+    *made = 0;
     for (size_t i = 0; i < f->nblocks; i++)
         if (f->blocks[i].index == index)
             return &f->blocks[i];
+    *made = 1;
     struct dblock *nb = grow_room(f->blocks, f->nblocks, &f->cap,
                                   sizeof(*nb), 4);
     if (!nb)
@@ -152,7 +163,7 @@ static int ext_reserve(struct ext *e, uint32_t need)
 {
     if (need <= e->cap)
         return 0;
-    uint32_t cap = e->cap ? e->cap : 4096;
+    uint32_t cap = e->cap ? e->cap : 64;
     while (cap < need)
         cap = cap > UINT32_MAX / 2 ? need : cap * 2;
     char *d = realloc(e->data, cap);
@@ -163,10 +174,11 @@ static int ext_reserve(struct ext *e, uint32_t need)
     return 0;
 }
 
-/* Lays len bytes at off (within the block) over b's extents.  Returns
- * the growth in buffered bytes, or -ENOMEM. */
-static long ext_put(struct dblock *b, uint32_t off, const char *buf,
-                    uint32_t len)
+/* Lays len bytes at off (within the block) over b's extents; *grew gets
+ * the change in memory held (EXT_OVERHEAD per extent, plus its buffer;
+ * negative when extents merge).  0 or -ENOMEM. */
+static int ext_put(struct dblock *b, uint32_t off, const char *buf,
+                   uint32_t len, long *grew)
 {
     uint32_t end = off + len;
     size_t i = 0;
@@ -174,24 +186,24 @@ static long ext_put(struct dblock *b, uint32_t off, const char *buf,
         i++;                            /* extents wholly before */
     size_t j = i;
     uint32_t lo = off, hi = end;
-    long old = 0;
     while (j < b->n && b->ext[j].off <= end) {
         if (b->ext[j].off < lo)
             lo = b->ext[j].off;
         if (b->ext[j].off + b->ext[j].len > hi)
             hi = b->ext[j].off + b->ext[j].len;
-        old += b->ext[j].len;
         j++;
     }
     /* i..j-1 touch the new range: they become one extent [lo, hi). */
     if (j == i + 1 && b->ext[i].off == lo) {
         /* The common case (sequential writes): grow it in place. */
         struct ext *e = &b->ext[i];
+        uint32_t had = e->cap;
         if (ext_reserve(e, hi - lo) < 0)
             return -ENOMEM;
         memcpy(e->data + (off - lo), buf, len);
         e->len = hi - lo;
-        return (long)(hi - lo) - old;
+        *grew = (long)e->cap - (long)had;
+        return 0;
     }
     struct ext ne = { .off = lo, .len = hi - lo };
     if (ext_reserve(&ne, hi - lo) < 0)
@@ -202,6 +214,9 @@ static long ext_put(struct dblock *b, uint32_t off, const char *buf,
         free(b->ext[k].data);
     }
     memcpy(ne.data + (off - lo), buf, len);
+    long held = 0;                      /* by the extents merged */
+    for (size_t k = i; k < j; k++)
+        held += (long)b->ext[k].cap + (long)EXT_OVERHEAD;
     if (j == i) {                       /* a new extent: make room */
         struct ext *nx = grow_room(b->ext, b->n, &b->cap, sizeof(*nx), 4);
         if (!nx) {
@@ -216,7 +231,8 @@ static long ext_put(struct dblock *b, uint32_t off, const char *buf,
         b->n -= j - i - 1;
     }
     b->ext[i] = ne;
-    return (long)(hi - lo) - old;
+    *grew = (long)ne.cap + (long)EXT_OVERHEAD - held;
+    return 0;
 }
 
 /* Copies the bytes of b's extents that fall in [boff, boff + len) of the
@@ -445,20 +461,28 @@ int nfs4_data_write(struct nfs4_server *s, const struct meta_cred *cr,
         f->first = nfs4_now();          /* the oldest write buffered */
     const char *p = buf;
     uint64_t pos = off, left = len;
+    int many = 0;                       /* a block with too many extents */
     while (left > 0 && rc == 0) {
         uint64_t index = pos / f->block_size;
         uint32_t boff = (uint32_t)(pos % f->block_size);
         uint32_t n = f->block_size - boff;
         if (n > left)
             n = (uint32_t)left;
-        struct dblock *b = block_get(f, index);
-        long grew = b ? ext_put(b, boff, p, n) : -ENOMEM;
-        if (grew < 0) {
-            rc = (int)grew;
-            break;
+        int made;
+        struct dblock *b = block_get(f, index, &made);
+        if (b && made) {
+            f->bytes += BLOCK_OVERHEAD;
+            wc->bytes += BLOCK_OVERHEAD;
         }
-        f->bytes += (size_t)grew;
-        wc->bytes += (size_t)grew;
+        long grew = 0;
+        rc = b ? ext_put(b, boff, p, n, &grew) : -ENOMEM;
+        if (rc < 0)
+            break;
+        /* Merges give memory back: grew may be negative. */
+        f->bytes = (size_t)((long)f->bytes + grew);
+        wc->bytes = (size_t)((long)wc->bytes + grew);
+        if (b->n > BLOCK_MAX_EXTS)
+            many = 1;
         p += n;
         pos += n;
         left -= n;
@@ -468,7 +492,8 @@ int nfs4_data_write(struct nfs4_server *s, const struct meta_cred *cr,
     f->count++;
     f->cred = *cr;
     now_real(&f->mtime);
-    int full = f->bytes > FILE_MAX_BYTES || wc->bytes > ALL_MAX_BYTES;
+    int full = f->bytes > FILE_MAX_BYTES || wc->bytes > ALL_MAX_BYTES ||
+               f->nblocks > FILE_MAX_BLOCKS || many;
     pthread_mutex_unlock(&wc->mu);
     /* A failed buffer write leaves what got in: it is all the client's
      * data, and the client resends after the error anyway. */

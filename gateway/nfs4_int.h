@@ -17,6 +17,7 @@
 #define NFS4_MAX_OPS     128            /* ops per COMPOUND (RESOURCE past) */
 #define NFS4_MAXIO       (1024 * 1024)  /* maxread / maxwrite */
 #define NFS4_MAXDIR      (256 * 1024)   /* largest READDIR reply we build */
+#define NFS4_REPLY_DATA  (2 * NFS4_MAXIO) /* READ data in one COMPOUND */
 #define NFS4_DIR_ENTRIES 1024           /* entries per READDIR reply */
 #define NFS4_ROOT_FILEID 1              /* fileid of the pseudo-root */
 
@@ -83,6 +84,7 @@ struct nfs4_cctx {
     struct meta_cred cred;              /* the caller's, squashed by the
                                            export of cur's volume */
     int read_only;                      /* cur's volume is exported ro */
+    uint32_t reply_left;                /* bytes READ may still add */
     struct nfs4_fh cur, saved;
     int has_cur, has_saved;
     /* Attributes of cur as last fetched (valid while cur_attr_ok). */

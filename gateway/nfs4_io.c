@@ -23,6 +23,7 @@
 #include "nfs4_data.h"
 #include "nfs4_int.h"
 #include "nfs4_state.h"
+#include "perm.h"
 
 /* Ends a seqid-bearing op: the status goes into r and, when it advances
  * the owner's seqid, the reply is kept for a retransmission. */
@@ -333,6 +334,7 @@ static nfsstat4 open_state(struct op_open *o, uint64_t session,
     }
     sd->access = o->args->share_access;
     sd->deny = o->args->share_deny;
+    sd->uid = o->c->cred.uid;
     sd->session = session;
     *out = sd;
     return NFS4_OK;
@@ -584,7 +586,8 @@ nfsstat4 nfs4_may_write(struct nfs4_cctx *c, const stateid4 *sid)
 {
     int check_perm;
     nfsstat4 ret = nfs4_stid_check_io(c->srv->state, sid, c->cur.ino,
-                                      OPEN4_SHARE_ACCESS_WRITE, &check_perm);
+                                      OPEN4_SHARE_ACCESS_WRITE, c->cred.uid,
+                                      &check_perm);
     if (ret != NFS4_OK || !check_perm)
         return ret;
     /* Access as for open(O_WRONLY), counting no open. */
@@ -606,14 +609,25 @@ nfsstat4 nfs4_op_read(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
         return ret;
     int check_perm;
     ret = nfs4_stid_check_io(c->srv->state, &args->stateid, c->cur.ino,
-                             OPEN4_SHARE_ACCESS_READ, &check_perm);
+                             OPEN4_SHARE_ACCESS_READ, c->cred.uid,
+                             &check_perm);
     if (ret != NFS4_OK)
         return ret;
+    int rc;
+    if (check_perm &&
+        (rc = meta_access(c->srv->meta, &c->cred, c->cur.ino, PERM_READ)) < 0)
+        return nfs4_errno(rc);
     struct nfs4_vol v;
-    int rc = nfs4_vol_of_ino(c->srv, c->cur.ino, &v);
+    rc = nfs4_vol_of_ino(c->srv, c->cur.ino, &v);
     if (rc < 0)
         return nfs4_errno(rc);
     uint32_t count = args->count < NFS4_MAXIO ? args->count : NFS4_MAXIO;
+    /* What the COMPOUND's earlier READs left of its reply budget. */
+    if (count > c->reply_left)
+        count = c->reply_left;
+    if (count == 0 && args->count > 0)
+        return NFS4ERR_RESOURCE;
+    c->reply_left -= count;
     char *buf = malloc(count ? count : 1);
     if (!buf)
         return NFS4ERR_RESOURCE;

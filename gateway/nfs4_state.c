@@ -176,7 +176,13 @@ struct nfs4_stid *nfs4_stid_new(struct nfs4_state *st, struct nfs4_owner *ow,
     struct nfs4_stid *sd = calloc(1, sizeof(*sd));
     if (!sd)
         return NULL;
-    sd->id = st->next_stid++;
+    /* A counter for uniqueness, random bits so that no client can guess
+     * another's stateid (RFC 7530 9.1.4: the server should make them
+     * hard to forge). */
+    uint32_t rnd = 0;
+    if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+        rnd = hash_u64(st->next_stid ^ (uint64_t)(uintptr_t)sd);
+    sd->id = st->next_stid++ << 32 | rnd;
     sd->seqid = 1;
     sd->is_lock = is_lock;
     sd->owner = ow;
@@ -261,6 +267,8 @@ struct nfs4_owner *nfs4_owner_closed(struct nfs4_state *st,
     if (get32(o) != st->srv->boot_id)
         return NULL;
     uint64_t id = (uint64_t)get32(o + 4) << 32 | get32(o + 8);
+    if (id == 0)
+        return NULL;                    /* closed_id 0: no CLOSE yet */
     for (struct nfs4_client *cl = st->clients; cl; cl = cl->next)
         for (struct nfs4_owner *ow = cl->owners; ow; ow = ow->cnext)
             if (!ow->is_lock && ow->closed_id == id)
@@ -300,7 +308,8 @@ static int denied_by_others(const struct nfs4_file *f,
 }
 
 nfsstat4 nfs4_stid_check_io(struct nfs4_state *st, const stateid4 *sid,
-                            uint64_t ino, uint32_t access, int *check_perm)
+                            uint64_t ino, uint32_t access, uint32_t uid,
+                            int *check_perm)
 {
     nfsstat4 ret = NFS4_OK;
     *check_perm = 0;
@@ -313,7 +322,7 @@ nfsstat4 nfs4_stid_check_io(struct nfs4_state *st, const stateid4 *sid,
             deny &= ~(uint32_t)OPEN4_SHARE_ACCESS_READ;
         if (denied_by_others(nfs4_file_get(st, ino, 0, 0), NULL, deny))
             ret = NFS4ERR_LOCKED;
-        *check_perm = (access & OPEN4_SHARE_ACCESS_WRITE) != 0;
+        *check_perm = 1;
         pthread_mutex_unlock(&st->mu);
         return ret;
     }
@@ -332,8 +341,11 @@ nfsstat4 nfs4_stid_check_io(struct nfs4_state *st, const stateid4 *sid,
                 ret = NFS4ERR_OPENMODE;
             *check_perm = 1;
         }
-        /* READ is allowed on any open: clients read to fill pages of
-         * write-only files, as Linux's server allows too. */
+        /* READ is allowed on any open (clients read to fill pages of
+         * write-only files, as Linux's server allows too), with the
+         * permission checked when the open did not. */
+        if (!(open->access & access) || open->uid != uid)
+            *check_perm = 1;
     }
     pthread_mutex_unlock(&st->mu);
     return ret;

@@ -82,6 +82,7 @@ struct nfs4_stid {
     struct nfs4_owner *owner;
     struct nfs4_file *file;
     uint32_t access, deny;              /* open: share reservation */
+    uint32_t uid;                       /* open: whose OPEN checked access */
     struct nfs4_stid *open;             /* lock: the open it came from */
     uint64_t session;                   /* open: the core session counted */
 };
@@ -162,15 +163,17 @@ nfsstat4 nfs4_stid_lookup(struct nfs4_state *st, const stateid4 *sid,
                           struct nfs4_stid **out);
 /* The stateid's seqid against the current one: OK, OLD or BAD_STATEID. */
 nfsstat4 nfs4_stid_seqid(const struct nfs4_stid *sd, const stateid4 *sid);
-/* Checks a stateid for I/O on ino needing access (OPEN4_SHARE_ACCESS_*):
- * special stateids are checked against deny reservations (LOCKED), open
- * and lock stateids against their open (BAD_STATEID, OPENMODE).
- * *check_perm is set when no OPEN checked the caller's write permission
- * (special stateids; a write through an open without write access, which
- * libnfs 4.0.0 sends: its OPENs of created and written files ask for read
- * access only).  Takes and drops st->mu itself. */
+/* Checks a stateid for I/O on ino needing access (OPEN4_SHARE_ACCESS_*)
+ * by uid: special stateids are checked against deny reservations
+ * (LOCKED), open and lock stateids against their open (BAD_STATEID,
+ * OPENMODE).  *check_perm is set when no OPEN checked that access for
+ * this caller: special stateids; an open without that access (libnfs
+ * 4.0.0 writes through OPENs that asked for read only; clients read
+ * through write-only opens); an open made by another uid.  Takes and
+ * drops st->mu itself. */
 nfsstat4 nfs4_stid_check_io(struct nfs4_state *st, const stateid4 *sid,
-                            uint64_t ino, uint32_t access, int *check_perm);
+                            uint64_t ino, uint32_t access, uint32_t uid,
+                            int *check_perm);
 
 /* nfs4_lock.c: drops the core locks a lock stateid holds (st->mu held). */
 void nfs4_lock_stid_release(struct nfs4_server *s, struct nfs4_stid *sd);

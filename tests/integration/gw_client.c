@@ -3,6 +3,7 @@
 #include "gw_client.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -37,11 +38,26 @@ static fx_name name_of(const char *s, size_t len)
 
 void gw_connect(struct gw *g, uint16_t port, uint32_t uid, uint32_t gid)
 {
+    gw_connect_from(g, port, uid, gid, NULL);
+}
+
+void gw_connect_from(struct gw *g, uint16_t port, uint32_t uid, uint32_t gid,
+                     const char *from)
+{
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     int sock = RPC_ANYSOCK;
     fx_mount_ok ok;
     memset(g, 0, sizeof(*g));
+    if (from) {
+        struct sockaddr_in src = { .sin_family = AF_INET };
+        CHECK(inet_pton(AF_INET, from, &src.sin_addr) == 1, "address %s", from);
+        sock = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(sock >= 0 &&
+              bind(sock, (struct sockaddr *)&src, sizeof(src)) == 0 &&
+              connect(sock, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+              "connect from %s", from);
+    }
     g->cl = clnttcp_create(&sin, FLEXFS_PROG, FLEXFS_V1, &sock, 0, 0);
     CHECK(g->cl != NULL, "cannot connect to 127.0.0.1:%u: %s", port,
           clnt_spcreateerror("clnttcp_create"));

@@ -31,6 +31,10 @@ struct gw {
 
 /* Connects as uid/gid (AUTH_SYS) and MOUNTs the default volume. */
 void gw_connect(struct gw *g, uint16_t port, uint32_t uid, uint32_t gid);
+/* The same from a local address other than 127.0.0.1 (127.0.0.2, say):
+ * to the gateway, another host. */
+void gw_connect_from(struct gw *g, uint16_t port, uint32_t uid, uint32_t gid,
+                     const char *from);
 void gw_close(struct gw *g);
 /* The raw call; an RPC-level failure ends the test unless want says it is
  * the expected outcome.  Returns the clnt_stat. */

@@ -20,6 +20,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -105,6 +106,51 @@ static void test_sessions(void)
     CHECK(a.nlink >= 2, "root nlink %u", a.nlink);
     CHECK_EQ(gw_getattr(&g, 0xdead0000beefull, &a), ESTALE);
     gw_close(&g);
+}
+
+/* A session is its host's, and "open for writing" is what open() said:
+ * another host cannot act for a session (renew, end it, truncate through
+ * its opens), and a read-only open lets nobody truncate without write
+ * permission. */
+static void test_session_trust(void)
+{
+    struct gw root, user, other;
+    fx_attr a;
+    gw_connect(&root, port, 0, 0);
+    char name[64];
+    snprintf(name, sizeof(name), "trust-%d", (int)getpid());
+    uint64_t f = create_ok(&root, root.root, name);     /* 0644, root's */
+    CHECK_OK(gw_open(&root, f, O_RDWR, &a));
+
+    gw_connect(&user, port, 4242, 4242);
+    CHECK_OK(gw_open(&user, f, O_RDONLY, &a));
+    fx_setattr_args sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.ino = f;
+    sa.valid = FX_SET_SIZE | FX_SET_BY_HANDLE;
+    sa.size = 0;
+    sa.session = user.session;
+    CHECK_EQ(gw_setattr(&user, &sa, &a), EACCES);       /* a read-only open */
+    sa.valid = FX_SET_SIZE;
+    CHECK_EQ(gw_setattr(&user, &sa, &a), EACCES);
+    CHECK_OK(gw_release(&user, f));
+
+    gw_connect_from(&other, port, 4242, 4242, "127.0.0.2");
+    sa.valid = FX_SET_SIZE | FX_SET_BY_HANDLE;
+    sa.session = root.session;                          /* not its host's */
+    CHECK_EQ(gw_setattr(&other, &sa, &a), ESTALE);
+    CHECK_EQ(gw_renew(&other, root.session), ESTALE);
+    CHECK_EQ(gw_unmount(&other, root.session), ESTALE);
+    CHECK_OK(gw_renew(&root, root.session));            /* untouched */
+    CHECK_OK(gw_renew(&other, other.session));          /* its own works */
+
+    sa.session = root.session;                          /* the owner may */
+    CHECK_OK(gw_setattr(&root, &sa, &a));
+    CHECK_OK(gw_release(&root, f));
+    CHECK_OK(gw_unlink(&root, root.root, name));
+    gw_close(&other);
+    gw_close(&user);
+    gw_close(&root);
 }
 
 /* ---- names, attributes and errors ---- */
@@ -824,6 +870,7 @@ static int cmd_test(void)
     char top_name[64];
 
     test_sessions();
+    test_session_trust();
     gw_connect(&g, port, 0, 0);
     snprintf(top_name, sizeof(top_name), "proto-%d", (int)getpid());
     uint64_t top = mkdir_ok(&g, g.root, top_name);

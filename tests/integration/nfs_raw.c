@@ -2232,6 +2232,123 @@ static void test_rfc_errors(struct conn *c)
         res_free(&r2);
 }
 
+/* Who may use a stateid, and how much one COMPOUND may read (found by a
+ * review): another uid's stateid does not skip the permission check,
+ * READ needs read permission, and 3 READs of 1 MiB exceed the budget. */
+static void test_stateid_rights(struct conn *c)
+{
+    static const struct cred OTHER = { 4242, 4242, "nfs-raw-other" };
+    nfs_fh4 root, dir;
+    if (get_fh(c, "default", &root) < 0 ||
+        make_obj(c, &root, NF4DIR, uniq("rights"), &dir) != NFS4_OK) {
+        check(0, "rights directory");
+        return;
+    }
+    struct client cl = { .verf = 78, .name = uniq("rights-client"),
+                         .cr = &ROOT };
+    struct ofile of = { .owner = "rights-owner", .seqid = 1 };
+    if (client_up(c, &cl) < 0 ||
+        do_open(c, &cl, &dir, "victim", 1, OPEN4_SHARE_ACCESS_BOTH,
+                OPEN4_SHARE_DENY_NONE, &of) != NFS4_OK) {
+        check(0, "root's open for the rights checks");
+        return;
+    }
+    check(do_write(c, &ROOT, &of.fh, &of.sid, 0, "root's data", 11,
+                   FILE_SYNC4) == NFS4_OK, "root writes through its open");
+    /* The low word of a stateid is random: no client can guess another's. */
+    check(of.sid.other[8] | of.sid.other[9] | of.sid.other[10] |
+              of.sid.other[11], "stateids carry random bits");
+    check(do_write(c, &OTHER, &of.fh, &of.sid, 0, "PWNED", 5,
+                   FILE_SYNC4) == NFS4ERR_ACCESS,
+          "uid 4242 writing a 0644 file through root's stateid: ACCESS");
+    char buf[64];
+    uint32_t got = 0;
+    int eof = 0;
+    check(do_read(c, &ROOT, &of.fh, &ANON, 0, 11, buf, &got, &eof) ==
+              NFS4_OK && got == 11 && memcmp(buf, "root's data", 11) == 0,
+          "the data is root's");
+
+    /* Mode 0602: others may write, not read. */
+    struct cmp b = { .n = 0 };
+    op_putfh(&b, &of.fh);
+    SETATTR4args *sa = &add(&b, OP_SETATTR)->nfs_argop4_u.opsetattr;
+    static uint32_t modew[2] = { 0, 1u << (FATTR4_MODE - 32) };
+    static char mode0602[4] = { 0, 0, 1, 0x82 };
+    sa->stateid = ANON;
+    sa->obj_attributes.attrmask.bitmap4_len = 2;
+    sa->obj_attributes.attrmask.bitmap4_val = modew;
+    sa->obj_attributes.attr_vals.attrlist4_len = 4;
+    sa->obj_attributes.attr_vals.attrlist4_val = mode0602;
+    check(runx(c, &ROOT, &b, NULL) == NFS4_OK, "chmod 0602");
+    check(do_read(c, &OTHER, &of.fh, &ANON, 0, 11, buf, &got, &eof) ==
+              NFS4ERR_ACCESS, "uid 4242 reads a 0602 file: ACCESS");
+    check(do_read(c, &OTHER, &of.fh, &of.sid, 0, 11, buf, &got, &eof) ==
+              NFS4ERR_ACCESS,
+          "uid 4242 reads it through root's stateid: ACCESS");
+
+    /* Three READs of 1 MiB in one COMPOUND: the third is over budget. */
+    b.n = 0;
+    op_putfh(&b, &of.fh);
+    for (int i = 0; i < 3; i++) {
+        READ4args *r = &add(&b, OP_READ)->nfs_argop4_u.opread;
+        r->stateid = of.sid;
+        r->count = 1u << 20;
+    }
+    COMPOUND4res res;
+    nfsstat4 st = runx(c, &ROOT, &b, &res);
+    check(st == NFS4ERR_RESOURCE && res.resarray.resarray_len == 4 &&
+              rstat(&res, 1) == NFS4_OK && rstat(&res, 2) == NFS4_OK,
+          "3 READs of 1 MiB in one COMPOUND: RESOURCE at the third (%d)",
+          (int)st);
+    if ((int)st != -1)
+        res_free(&res);
+    check(do_close(c, &cl, &of) == NFS4_OK, "close");
+}
+
+/* 3,000 one-byte UNSTABLE writes two bytes apart: the write buffer counts
+ * their bookkeeping, commits the file when a block holds too many pieces,
+ * and every byte reads back (the reads merge what is still buffered). */
+static void test_scattered_writes(struct conn *c)
+{
+    nfs_fh4 root;
+    struct client cl = { .verf = 79, .name = uniq("scatter-client"),
+                         .cr = &ROOT };
+    struct ofile of = { .owner = "scatter-owner", .seqid = 1 };
+    if (get_fh(c, "default", &root) < 0 || client_up(c, &cl) < 0 ||
+        do_open(c, &cl, &root, uniq("scatter"), 1, OPEN4_SHARE_ACCESS_BOTH,
+                OPEN4_SHARE_DENY_NONE, &of) != NFS4_OK) {
+        check(0, "open for the scattered writes");
+        return;
+    }
+    enum { N = 3000, PER = 120 };
+    static char vals[N];
+    int ok = 1;
+    for (int i = 0; i < N && ok; i += PER) {
+        struct cmp b = { .n = 0 };
+        op_putfh(&b, &of.fh);
+        for (int k = i; k < i + PER && k < N; k++) {
+            vals[k] = (char)('a' + k % 26);
+            WRITE4args *w = &add(&b, OP_WRITE)->nfs_argop4_u.opwrite;
+            w->stateid = of.sid;
+            w->offset = 2 * (uint64_t)k;
+            w->stable = UNSTABLE4;
+            w->data.data_val = &vals[k];
+            w->data.data_len = 1;
+        }
+        ok = runx(c, &ROOT, &b, NULL) == NFS4_OK;
+    }
+    check(ok, "3,000 one-byte writes");
+    static char buf[2 * N];
+    uint32_t got = 0;
+    int eof = 0;
+    int same = do_read(c, &ROOT, &of.fh, &of.sid, 0, 2 * N, buf, &got,
+                       &eof) == NFS4_OK && got == 2 * N - 1;
+    for (int k = 0; same && k < N; k++)
+        same = buf[2 * k] == vals[k] && (k == N - 1 || buf[2 * k + 1] == 0);
+    check(same, "every byte reads back (%u bytes)", got);
+    check(do_close(c, &cl, &of) == NFS4_OK, "close");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -2255,6 +2372,8 @@ int main(int argc, char **argv)
         test_open_create(&c);
         test_acl(&c);
         test_rfc_errors(&c);
+        test_stateid_rights(&c);
+        test_scattered_writes(&c);
     } else if (strcmp(mode, "expire") == 0) {
         test_expire(&c, lease);
     } else if (strcmp(mode, "crash-open") == 0) {
