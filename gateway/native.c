@@ -690,8 +690,8 @@ static int session_check(struct rpc_req *req, const struct native_op *op,
     if (op->session_at == NONE)
         return 0;
     uint64_t session = field_u64(args, op->session_at);
-    if (session == 0)
-        return 0;                       /* none named */
+    if (session == 0 || session == rpc_conn_memo(req))
+        return 0;                       /* none named, or known to be ours */
     char addr[NI_MAXHOST];
     if (getnameinfo((struct sockaddr *)&req->peer, req->peerlen, addr,
                     sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
@@ -700,6 +700,8 @@ static int session_check(struct rpc_req *req, const struct native_op *op,
     if (rc < 0)
         log_info("native: session %llu named from %s, not its host",
                  (unsigned long long)session, addr);
+    else
+        rpc_conn_set_memo(req, session);    /* ids are never reused */
     return rc;
 }
 

@@ -97,6 +97,11 @@ void rpc_server_destroy(struct rpc_server *s);
 void rpc_server_register(struct rpc_server *s);
 void rpc_server_unregister(struct rpc_server *s);
 
+/* One word a program may keep per connection, for what stays true of
+ * its peer (the native program: a session found to be this host's). */
+uint64_t rpc_conn_memo(const struct rpc_req *req);
+void rpc_conn_set_memo(struct rpc_req *req, uint64_t v);
+
 /* Deferred replies: inside a handler, rpc_defer() keeps what is needed to
  * answer the call later and the handler returns RPC_DEFER.  Exactly one
  * of rpc_deferred_reply()/rpc_deferred_drop() must follow, from any

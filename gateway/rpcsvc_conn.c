@@ -36,6 +36,8 @@ struct rpc_conn *conn_new(struct rpc_server *s, int fd,
     c->fd = fd;
     atomic_init(&c->refs, 1);
     atomic_init(&c->closed, 0);
+    atomic_init(&c->out_bytes, 0);
+    atomic_init(&c->memo, 0);
     if (peerlen > sizeof(c->peer))
         peerlen = sizeof(c->peer);
     memcpy(&c->peer, peer, peerlen);
@@ -327,6 +329,16 @@ void conn_flush(struct rpc_conn *c)
         conn_shutdown(c);
     if (!more)
         conn_settle(c);         /* read again, or close after the last */
+}
+
+uint64_t rpc_conn_memo(const struct rpc_req *req)
+{
+    return atomic_load(&req->conn->memo);
+}
+
+void rpc_conn_set_memo(struct rpc_req *req, uint64_t v)
+{
+    atomic_store(&req->conn->memo, v);
 }
 
 void conn_call_done(struct rpc_conn *c, size_t len)

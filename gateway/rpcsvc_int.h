@@ -67,6 +67,7 @@ struct rpc_conn {
      * when the socket takes more, so no worker ever waits for a client. */
     struct rpc_out *out_head, *out_tail;
     atomic_size_t out_bytes;            /* read without wlock by settle */
+    atomic_uint_least64_t memo;         /* rpc_conn_memo */
     int out_armed;                      /* waiting for EPOLLOUT */
     int out_added;                      /* in the loop's epoll set */
 
