@@ -278,8 +278,11 @@ static nfsstat4 open_file(struct op_open *o, uint64_t *session)
         }
         return open_existing(o, *session, 0);
     }
+    /* We hand out no delegations: none a stateid could name. */
+    if (args->claim.claim == CLAIM_DELEGATE_CUR)
+        return NFS4ERR_BAD_STATEID;
     if (args->claim.claim != CLAIM_NULL)
-        return NFS4ERR_NOTSUPP;         /* we hand out no delegations */
+        return NFS4ERR_NOTSUPP;
     if (nfs4_in_grace(c->srv))
         return NFS4ERR_GRACE;
     const component4 *name = &args->claim.open_claim4_u.file;

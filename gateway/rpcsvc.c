@@ -89,11 +89,35 @@ uint64_t rpcsvc_conn_key(const struct rpc_conn *c)
     return (uint64_t)c->slot << 32 | c->gen;
 }
 
-/* Puts c in a free slot (-EMFILE: none). */
+/* Whether a and b are the same host (ports aside). */
+static int same_host(const struct sockaddr_storage *a,
+                     const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr,
+                      sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
+/* Puts c in a free slot: -EMFILE when there is none, -EUSERS when its
+ * host holds RPC_MAX_CONNS_PEER already. */
 static int conn_add(struct rpc_server *s, struct rpc_conn *c)
 {
     int rc = -EMFILE;
     pthread_mutex_lock(&s->clock);
+    unsigned mine = 0;
+    for (unsigned i = 0; i < RPC_MAX_CONNS; i++)
+        mine += s->slots[i] && same_host(&s->slots[i]->peer, &c->peer);
+    if (mine >= RPC_MAX_CONNS_PEER) {
+        pthread_mutex_unlock(&s->clock);
+        return -EUSERS;
+    }
     for (unsigned i = 0; i < RPC_MAX_CONNS && rc; i++) {
         unsigned slot = (s->next_slot + i) % RPC_MAX_CONNS;
         if (s->slots[slot])
@@ -265,10 +289,15 @@ static void loop_accept(struct rpc_server *s)
         }
         /* In its slot before any worker can see it. */
         c->armed = 1;
-        if (conn_add(s, c) < 0) {
+        int added = conn_add(s, c);
+        if (added < 0) {
             if (warn_due(&s->last_warn))
-                log_warn("rpc: %u connections open; refusing more",
-                         RPC_MAX_CONNS);
+                log_warn(added == -EUSERS
+                             ? "rpc: one host holds %u connections; "
+                               "refusing more from it"
+                             : "rpc: %u connections open; refusing more",
+                         added == -EUSERS ? RPC_MAX_CONNS_PEER
+                                          : RPC_MAX_CONNS);
             conn_put(c);
             continue;
         }

@@ -30,6 +30,9 @@
 
 #define RPC_MAX_PROGRAMS    16
 #define RPC_MAX_CONNS       4096
+/* Connections one client address may hold, so that one host cannot take
+ * the whole table (a mount uses a few dozen). */
+#define RPC_MAX_CONNS_PEER  (RPC_MAX_CONNS / 4)
 #define RPC_DEFAULT_RECORD  ((2u << 20) + (64u << 10))
 #define RPC_READ_CHUNK      65536
 /* Reply bytes a connection may have waiting for its client to read them

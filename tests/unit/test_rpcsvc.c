@@ -4,6 +4,7 @@
  * (pipelining, fragments, broken records, wrong RPC versions). */
 #include "config.h"
 #include "rpcsvc.h"
+#include "rpcsvc_int.h"          /* RPC_MAX_CONNS_PEER */
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -965,6 +967,42 @@ START_TEST(many_connections)
 }
 END_TEST
 
+/* One host may hold a quarter of the connection table; past that its
+ * new connections are closed at once, and other hosts still get in. */
+START_TEST(connections_per_host)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = rl.rlim_max;
+    if (rl.rlim_max < 3 * RPC_MAX_CONNS_PEER ||
+        setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;                         /* cannot open that many here */
+    static int fds[RPC_MAX_CONNS_PEER];
+    for (int i = 0; i < RPC_MAX_CONNS_PEER; i++)
+        fds[i] = raw_connect();
+    int extra = raw_connect();          /* accepted, then closed */
+    ck_assert(peer_closed(extra));
+    close(extra);
+
+    struct sockaddr_in src = { .sin_family = AF_INET };
+    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    inet_pton(AF_INET, "127.0.0.2", &src.sin_addr);
+    int other = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(other, (struct sockaddr *)&src, sizeof(src)), 0);
+    ck_assert_int_eq(connect(other, (struct sockaddr *)&dst, sizeof(dst)), 0);
+    uint8_t body[128], rec[128];
+    size_t len = raw_call(body, sizeof(body), 9, 2, 2, TPROC_NULL, NULL, NULL);
+    raw_send_record(other, body, len);
+    ck_assert_int_gt(raw_read_record(other, rec, sizeof(rec)), 0);
+    close(other);
+    for (int i = 0; i < RPC_MAX_CONNS_PEER; i++)
+        close(fds[i]);
+    usleep(200 * 1000);                 /* the server sees them go */
+    still_serving();
+}
+END_TEST
+
 /* With rpcbind running (it is optional), registration makes the program
  * findable and unregistration removes it. */
 START_TEST(rpcbind_registration)
@@ -1012,6 +1050,7 @@ static Suite *suite(void)
     tcase_add_test(tc, deferred_after_close);
     tcase_add_test(tc, stop_drains);
     tcase_add_test(tc, many_connections);
+    tcase_add_test(tc, connections_per_host);
     tcase_add_test(tc, rpcbind_registration);
     suite_add_tcase(s, tc);
     return s;
