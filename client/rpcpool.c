@@ -179,6 +179,10 @@ static int conn_open(struct rpcpool *p, struct conn *c)
             rc = -errno;
             continue;
         }
+        /* From a port below 1024 when we may, as NFS clients do: a
+         * gateway's "secure" exports take only those.  All taken: any. */
+        if (geteuid() == 0 && bindresvport_sa(fd, NULL) < 0)
+            log_debug("no reserved port free: %s", strerror(errno));
         rc = connect_timeout(fd, a->ai_addr, a->ai_addrlen);
         if (rc < 0) {
             close(fd);

@@ -88,6 +88,10 @@ static int parse_option(const struct parse *p, const char *opt,
         r->squash = EXPORT_SQUASH_NONE;
     else if (strcmp(opt, "all_squash") == 0)
         r->squash = EXPORT_SQUASH_ALL;
+    else if (strcmp(opt, "secure") == 0)
+        r->secure = 1;
+    else if (strcmp(opt, "insecure") == 0)
+        r->secure = 0;
     else if (strncmp(opt, "anonuid=", 8) == 0) {
         if (parse_id(opt + 8, &r->anonuid) < 0)
             return bad(p, "bad anonuid", opt);
@@ -106,7 +110,7 @@ static int parse_client(const struct parse *p, char *tok,
 {
     memset(c, 0, sizeof *c);
     c->rule = (struct export_rule){ EXPORT_RO, EXPORT_SQUASH_ROOT,
-                                    EXPORT_ANON_ID, EXPORT_ANON_ID };
+                                    EXPORT_ANON_ID, EXPORT_ANON_ID, 0 };
     if (*tok == '(')
         return bad(p, "options must follow their client with no space",
                    tok);
@@ -365,7 +369,7 @@ void exports_rule(struct exports *ex, const char *volume,
                   struct export_rule *out)
 {
     *out = (struct export_rule){ EXPORT_RW, EXPORT_SQUASH_NONE,
-                                 EXPORT_ANON_ID, EXPORT_ANON_ID };
+                                 EXPORT_ANON_ID, EXPORT_ANON_ID, 0 };
     if (!exports_active(ex))
         return;
     unsigned char addr[16];
@@ -382,6 +386,8 @@ void exports_rule(struct exports *ex, const char *volume,
         break;
     }
     pthread_rwlock_unlock(&ex->lock);
+    if (out->secure && net_peer_port(peer, len) >= 1024)
+        out->access = EXPORT_DENIED;
 }
 
 int exports_any(struct exports *ex, const struct sockaddr *peer,

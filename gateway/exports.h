@@ -9,7 +9,10 @@
  * VOLUME is "/" (the default volume) or "/NAME".  CLIENT is "*", an
  * address or ADDR/BITS; the first client of a line that matches the peer
  * decides.  OPTIONS: ro (default) or rw, root_squash (default),
- * no_root_squash or all_squash, anonuid=N and anongid=N (default 65534).
+ * no_root_squash or all_squash, anonuid=N and anongid=N (default 65534),
+ * secure (calls must come from a port below 1024, which only root on the
+ * client can bind: AUTH_SYS then speaks for the host's root, not for any
+ * of its users) or insecure (the default, unlike exports(5)).
  * A volume without a line, or a peer no client of its line matches, is
  * not exported to that peer.
  *
@@ -32,6 +35,7 @@ struct export_rule {
     enum export_access access;
     enum export_squash squash;
     uint32_t anonuid, anongid;
+    int secure;                         /* privileged source ports only */
 };
 
 #define EXPORT_ANON_ID 65534u

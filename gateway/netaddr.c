@@ -74,6 +74,15 @@ int net_prefix_match(const struct net_prefix *p, int family,
     return (addr[full] & mask) == (p->addr[full] & mask);
 }
 
+unsigned net_peer_port(const struct sockaddr *peer, socklen_t len)
+{
+    if (peer->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+        return ntohs(((const struct sockaddr_in *)peer)->sin_port);
+    if (peer->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+        return ntohs(((const struct sockaddr_in6 *)peer)->sin6_port);
+    return 0;
+}
+
 int net_peer_is_loopback(const struct sockaddr *peer, socklen_t len)
 {
     static const unsigned char v4_loopback[4] = { 127, 0, 0, 1 };

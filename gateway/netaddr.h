@@ -20,6 +20,8 @@ int net_peer_addr(const struct sockaddr *peer, socklen_t len,
 /* 1 if (family, addr) from net_peer_addr lies in p. */
 int net_prefix_match(const struct net_prefix *p, int family,
                      const unsigned char *addr);
+/* The peer's port (0 if neither family). */
+unsigned net_peer_port(const struct sockaddr *peer, socklen_t len);
 /* 1 if peer is 127.0.0.1 or ::1 (the gateway host itself). */
 int net_peer_is_loopback(const struct sockaddr *peer, socklen_t len);
 /* Printable address of peer (no port). */

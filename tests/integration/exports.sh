@@ -130,6 +130,23 @@ reload
 expect_errno "all_squash user creates" OK 1000 "os.open(M + '/pub/all', os.O_CREAT | os.O_WRONLY, 0o644)"
 [ "$(owner "$M/pub/all")" = 1234:4321 ] || fx_fail "all_squash: the file is $(owner "$M/pub/all")"
 
+# secure: calls only from ports below 1024.  mount.flexfs run by root
+# binds one; libnfs run by a user cannot.
+fx_check "volume sec" adm volume create sec
+cat >"$EX" <<'EOF'
+/        127.0.0.1(rw,all_squash,anonuid=1234,anongid=4321)
+/sec     127.0.0.1(rw,secure,no_root_squash)
+/ro      127.0.0.1(ro)
+EOF
+reload
+fx_try_mount gw "$T/sec" "" sec || fx_fail "root's mount of a secure export"
+touch "$T/sec/f" || fx_fail "write through a secure export"
+fx_umount "$T/sec" || fx_fail "umount sec"
+setpriv --reuid=1000 --regid=1000 --clear-groups nfs-ls "$(url ro)" >/dev/null ||
+  fx_fail "a user's libnfs on an insecure export"
+setpriv --reuid=1000 --regid=1000 --clear-groups nfs-ls "$(url sec)" >/dev/null 2>&1 &&
+  fx_fail "a user's libnfs (unprivileged port) on a secure export"
+
 # A bad file on SIGHUP keeps the table in force.
 echo "/ 127.0.0.1(rw,bogus)" >"$EX"
 reload

@@ -118,7 +118,8 @@ START_TEST(exports_table)
         "/  10.1.0.0/16(rw) 10.2.0.7(rw,no_root_squash) \\\n"
         "   fd00::/8(rw,all_squash,anonuid=1000,anongid=100) *  # tail\n"
         "\n"
-        "/scratch 10.1.2.3(ro) 10.1.0.0/16(rw)\n", "test", &ex), 0);
+        "/scratch 10.1.2.3(ro) 10.1.0.0/16(rw)\n"
+        "/sec 10.9.0.0/16(rw,secure)\n", "test", &ex), 0);
     ck_assert(exports_active(ex));
     /* First matching client wins; defaults are ro and root_squash. */
     r = rule_for(ex, "default", v4("10.1.5.5"));
@@ -145,10 +146,17 @@ START_TEST(exports_table)
                      EXPORT_DENIED);
     struct sockaddr_storage ss = v4("10.3.0.1");
     ck_assert(exports_any(ex, (struct sockaddr *)&ss, sizeof ss));
+    /* secure: a port below 1024 or nothing. */
+    struct sockaddr_storage sp = v4("10.9.1.1");
+    ((struct sockaddr_in *)&sp)->sin_port = htons(1023);
+    ck_assert_int_eq(rule_for(ex, "sec", sp).access, EXPORT_RW);
+    ((struct sockaddr_in *)&sp)->sin_port = htons(1024);
+    ck_assert_int_eq(rule_for(ex, "sec", sp).access, EXPORT_DENIED);
+    ck_assert_int_eq(rule_for(ex, "default", v4("10.1.5.5")).secure, 0);
     exports_close(ex);
 
     /* Squashing, as Linux's nfsd does it. */
-    struct export_rule root = { EXPORT_RW, EXPORT_SQUASH_ROOT, 65534, 65533 };
+    struct export_rule root = { EXPORT_RW, EXPORT_SQUASH_ROOT, 65534, 65533, 0 };
     struct meta_cred cr = { .uid = 0, .gid = 0, .ngroups = 2,
                             .groups = { 0, 5 } };
     export_squash_cred(&root, &cr);
@@ -162,7 +170,7 @@ START_TEST(exports_table)
     export_squash_cred(&root, &user);
     ck_assert_uint_eq(user.uid, 1000);
     ck_assert_uint_eq(user.gid, 100);
-    struct export_rule all = { EXPORT_RW, EXPORT_SQUASH_ALL, 7, 8 };
+    struct export_rule all = { EXPORT_RW, EXPORT_SQUASH_ALL, 7, 8, 0 };
     export_squash_cred(&all, &user);
     ck_assert_uint_eq(user.uid, 7);
     ck_assert_uint_eq(user.gid, 8);
