@@ -291,6 +291,11 @@ static int commit_apply(struct tx *tx, struct blocks_args *a, uint32_t n,
     return 0;
 }
 
+static int time_before(const struct meta_time *a, const struct meta_time *b)
+{
+    return a->sec < b->sec || (a->sec == b->sec && a->nsec < b->nsec);
+}
+
 static int do_commit(struct tx *tx, void *arg)
 {
     struct blocks_args *a = arg;
@@ -331,11 +336,19 @@ static int do_commit(struct tx *tx, void *arg)
 
     in.size = newsize;
     in.mode = perm_write_kill(a->cr, in.mode);
+    struct meta_time was = in.ctime;
     if ((rc = xattr_kill_caps(tx, &in)) ||
         (rc = inode_changed(tx, &in, CH_CTIME)))
         return rc;
     if (a->mtime)
         settime_apply(tx, a->mtime, &in.mtime);
+    /* write(2) marked ctime when the writer wrote, and its mount showed
+     * that time since: keep it (never before the last change, never
+     * after now), so ctime does not move again at the commit. */
+    if (a->mtime && a->mtime->how == META_TIME_CLIENT &&
+        time_before(&a->mtime->time, &in.ctime))
+        in.ctime = time_before(&a->mtime->time, &was) ? was
+                                                      : a->mtime->time;
     if ((rc = inode_put(tx, &in)))
         return rc;
     inode_attr(&in, a->out);

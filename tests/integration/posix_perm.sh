@@ -228,6 +228,10 @@ assert a.st_mtime_ns > b.st_mtime_ns, "mtime did not move"
 assert a.st_ctime_ns > b.st_ctime_ns, "ctime did not move"
 assert a.st_ctime_ns >= a.st_mtime_ns, "ctime before mtime"
 os.close(fd)
+time.sleep(1.5)                         # past attr_timeout: the gateway's
+c = os.stat(sys.argv[1])
+assert c.st_ctime_ns == a.st_ctime_ns, "ctime moved at the commit: %d -> %d" % (a.st_ctime_ns, c.st_ctime_ns)
+assert c.st_mtime_ns == a.st_mtime_ns, "mtime moved at the commit"
 PY
 awk -v m="$M" '$2 == m { print $4 }' /proc/mounts | grep -q 'noatime' ||
   fx_fail "the mount does not say noatime: $(grep " $M " /proc/mounts)"
