@@ -757,12 +757,14 @@ void nfs4_state_reap(struct nfs4_server *s, int64_t now)
             cl = next;
             continue;
         }
-        /* Open-owners without state are kept a lease long, for the
-         * replay of their last CLOSE; then they go. */
+        /* Owners without state are kept a lease long, for the replay of
+         * their last seqid operation (a CLOSE, a LOCK refused); then they
+         * go, or a client that keeps renewing could pile up lock-owners
+         * of refused LOCKs without end. */
         struct nfs4_owner *ow = cl->owners;
         while (ow) {
             struct nfs4_owner *onext = ow->cnext;
-            if (!ow->is_lock && !ow->stids && ow->idle_since &&
+            if (!ow->stids && ow->idle_since &&
                 ow->idle_since + lease < now)
                 nfs4_owner_free(st, ow);
             ow = onext;
