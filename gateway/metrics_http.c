@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REQ_MAX        8192             /* bytes of request head read */
@@ -63,12 +64,25 @@ static void reply_simple(int fd, int code, const char *reason)
         (void)write_all(fd, hdr, (size_t)n);
 }
 
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Reads the request head (up to the blank line) into buf; returns its
- * length or a negative errno (-EMSGSIZE when over the bound). */
+ * length or a negative errno (-EMSGSIZE when over the bound).  The whole
+ * head must come within IO_TIMEOUT_SEC: SO_RCVTIMEO bounds each recv
+ * only, and a peer sending a byte now and then would hold the one thread
+ * that serves /metrics for as long as it liked. */
 static ssize_t read_head(int fd, char *buf, size_t cap)
 {
     size_t got = 0;
+    double deadline = now_sec() + IO_TIMEOUT_SEC;
     while (got < cap - 1) {
+        if (now_sec() >= deadline)
+            return -ETIMEDOUT;
         ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
         if (n < 0) {
             if (errno == EINTR)

@@ -61,5 +61,25 @@ grep -q "^HTTP/1.0 200" "$T/head" || fx_fail "HEAD status"
 exec 7<>/dev/tcp/127.0.0.1/$MPORT
 curl -sfS -m 10 "$URL" >/dev/null || fx_fail "listener stuck behind a silent peer"
 exec 7>&-
+# Nor does a peer that sends a byte every second: the whole request head
+# must come within the timeout, not each piece of it.
+python3 - "$MPORT" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+try:
+    for c in b"GET /metrics HTTP/1.0\r\n" * 4:
+        s.send(bytes([c]))
+        time.sleep(1)
+except OSError:
+    pass
+PY
+trickle=$!
+fx_track_pid $trickle
+sleep 1
+t0=$(date +%s)
+curl -sfS -m 20 "$URL" >/dev/null || fx_fail "listener stuck behind a trickling peer"
+t1=$(date +%s)
+[ $((t1 - t0)) -le 8 ] || fx_fail "a trickling peer held the listener $((t1 - t0)) s"
+kill "$trickle" 2>/dev/null
 kill -0 "$GW_PID" || fx_fail "gateway died"
 fx_pass
