@@ -58,7 +58,7 @@ static int admin_ready(struct admin *a)
 
 static void peer_str(const struct rpc_req *req, char *buf, size_t len)
 {
-    admin_acl_format((const struct sockaddr *)&req->peer, buf, len);
+    net_peer_format((const struct sockaddr *)&req->peer, buf, len);
 }
 
 /* A result's status from a core return value. */

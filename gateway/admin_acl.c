@@ -54,8 +54,3 @@ int admin_acl_allows(const struct admin_acl *acl, const struct sockaddr *peer,
             return 1;
     return 0;
 }
-
-void admin_acl_format(const struct sockaddr *peer, char *buf, size_t len)
-{
-    net_peer_format(peer, buf, len);
-}

@@ -23,7 +23,5 @@ int admin_acl_parse(const char *list, struct admin_acl *out);
  * Other 127.x.y.z addresses are treated as any remote host would be. */
 int admin_acl_allows(const struct admin_acl *acl,
                      const struct sockaddr *peer, socklen_t len);
-/* Printable address of peer (no port). */
-void admin_acl_format(const struct sockaddr *peer, char *buf, size_t len);
 
 #endif

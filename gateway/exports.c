@@ -390,21 +390,6 @@ void exports_rule(struct exports *ex, const char *volume,
         out->access = EXPORT_DENIED;
 }
 
-int exports_any(struct exports *ex, const struct sockaddr *peer,
-                socklen_t len)
-{
-    if (!exports_active(ex))
-        return 1;
-    unsigned char addr[16];
-    int family = net_peer_addr(peer, len, addr);
-    int any = 0;
-    pthread_rwlock_rdlock(&ex->lock);
-    for (size_t i = 0; i < ex->t->n && !any; i++)
-        any = match_line(&ex->t->v[i], family, addr) != NULL;
-    pthread_rwlock_unlock(&ex->lock);
-    return any;
-}
-
 /* As Linux's nfsd: root_squash maps uid 0 and gid 0 (also among the
  * groups) to the anonymous ids, all_squash maps everyone. */
 void export_squash_cred(const struct export_rule *r, struct meta_cred *cred)

@@ -55,9 +55,6 @@ int exports_active(const struct exports *ex);
 void exports_rule(struct exports *ex, const char *volume,
                   const struct sockaddr *peer, socklen_t len,
                   struct export_rule *out);
-/* 1 if peer may use some volume (it may see the list of volumes). */
-int exports_any(struct exports *ex, const struct sockaddr *peer,
-                socklen_t len);
 /* cred as the rule maps it, as Linux's nfsd does: root_squash turns uid 0
  * into anonuid and gid 0 (also among the groups) into anongid;
  * all_squash turns everyone into anonuid/anongid with no other groups. */

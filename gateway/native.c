@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -148,6 +149,15 @@ static const char *volume_name(const char *v)
     return *v == '/' ? v + 1 : v;
 }
 
+/* The caller's numeric address: what MOUNT records with a session and
+ * what a call naming the session is compared with, so one format. */
+static void peer_host(const struct rpc_req *req, char *buf, size_t len)
+{
+    if (getnameinfo((const struct sockaddr *)&req->peer, req->peerlen, buf,
+                    (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(buf, len, "?");
+}
+
 static enum rpc_verdict fx_mount(struct rpc_req *req, void *a, void *r)
 {
     struct gateway *gw = req->ctx;
@@ -158,9 +168,7 @@ static enum rpc_verdict fx_mount(struct rpc_req *req, void *a, void *r)
     char addr[NI_MAXHOST];
     uint64_t session;
 
-    if (getnameinfo((struct sockaddr *)&req->peer, req->peerlen, addr,
-                    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
-        strcpy(addr, "?");
+    peer_host(req, addr, sizeof(addr));
     struct export_rule rule;
     exports_rule(gw->exports, volume_name(args->volume),
                  (struct sockaddr *)&req->peer, req->peerlen, &rule);
@@ -693,9 +701,7 @@ static int session_check(struct rpc_req *req, const struct native_op *op,
     if (session == 0 || session == rpc_conn_memo(req))
         return 0;                       /* none named, or known to be ours */
     char addr[NI_MAXHOST];
-    if (getnameinfo((struct sockaddr *)&req->peer, req->peerlen, addr,
-                    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
-        return -ESTALE;
+    peer_host(req, addr, sizeof(addr));
     int rc = meta_session_from(meta_of(req), session, addr);
     if (rc < 0)
         log_info("native: session %llu named from %s, not its host",
