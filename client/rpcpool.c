@@ -4,6 +4,7 @@
  * Connections are made lazily and dropped on any transport error; the
  * pool lock guards only the free list.  A borrowed connection is used by
  * one thread at a time, so no lock is held during a call. */
+#define _GNU_SOURCE                     /* POLLRDHUP */
 #include "config.h"
 #include "rpcpool.h"
 #include "log.h"
@@ -207,6 +208,20 @@ static int conn_open(struct rpcpool *p, struct conn *c)
     return rc;
 }
 
+/* Whether the gateway closed c while it sat in the pool (it closes idle
+ * connections, and a restarted gateway has none of the old ones).  No
+ * reply is due on an idle connection, so anything readable means its
+ * end: it is dropped before a call goes out, and a call is never resent
+ * for it, so "resent" keeps meaning a call the gateway may have seen. */
+static int conn_peer_closed(struct conn *c)
+{
+    int fd = -1;
+    if (!clnt_control(c->cl, CLGET_FD, (char *)&fd) || fd < 0)
+        return 0;
+    struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
+    return poll(&pfd, 1, 0) > 0;
+}
+
 static int set_auth(struct rpcpool *p, struct conn *c,
                     const struct rpc_cred *cr)
 {
@@ -277,6 +292,10 @@ static int call_on(struct rpcpool *p, struct conn *c,
     if (resent)
         *resent = 0;
     int rc;
+    if (c->cl && conn_peer_closed(c)) {
+        log_debug("gateway closed an idle connection; reconnecting");
+        conn_drop(c);
+    }
     for (;;) {
         rc = 0;
         if (!c->cl) {

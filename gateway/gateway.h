@@ -15,6 +15,8 @@
 #define GW_DEFAULT_STORE      "file:///var/lib/flexfs/blocks"
 #define GW_DEFAULT_LEASE      30
 #define GW_DEFAULT_GC_GRACE   60
+/* Like Linux nfsd, which closes idle connections after 6 minutes. */
+#define GW_DEFAULT_IDLE_TIMEOUT 360
 #define GW_DEFAULT_BLOCK_SIZE (4u << 20)
 #define GW_URL_MAX            4096
 
@@ -37,6 +39,8 @@ struct gateway_opts {
     uint32_t grace_time;                /* lock grace after a restart;
                                            0: the lease time */
     uint32_t gc_grace;                  /* seconds */
+    uint32_t idle_timeout;              /* close connections idle this
+                                           long; 0: never */
     uint32_t block_size;                /* of the volume made on first start */
     char *metrics;                      /* ADDR:PORT of /metrics, or NULL */
     char *admin_hosts;                  /* hosts allowed the admin program */

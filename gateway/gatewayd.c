@@ -59,6 +59,8 @@ static const char usage_text[] =
 "      --grace-time SECS after a restart, how long locks held before it\n"
 "                        are kept for their holders (default: the lease)\n"
 "      --gc-grace SECS   age of garbage blocks before deletion (default 60)\n"
+"      --idle-timeout SECS  close client connections idle this long\n"
+"                        (default 360; 0: never); clients reconnect\n"
 "      --block-size SIZE block size of the default volume made on first\n"
 "                        start (default 4M)\n"
 "      --metrics ADDR:PORT  serve Prometheus metrics at /metrics (default off)\n"
@@ -92,6 +94,7 @@ static const struct option long_opts[] = {
     { "lease-time", required_argument, NULL, OPT_KEY },
     { "grace-time", required_argument, NULL, OPT_KEY },
     { "gc-grace", required_argument, NULL, OPT_KEY },
+    { "idle-timeout", required_argument, NULL, OPT_KEY },
     { "block-size", required_argument, NULL, OPT_KEY },
     { "metrics", required_argument, NULL, OPT_KEY },
     { "admin-hosts", required_argument, NULL, OPT_KEY },
@@ -171,6 +174,8 @@ static int set_key(struct gateway_opts *o, const char *key, const char *val,
         rc = conf_parse_seconds(val, &o->grace_time);
     } else if (strcmp(key, "gc_grace") == 0) {
         rc = conf_parse_seconds(val, &o->gc_grace);
+    } else if (strcmp(key, "idle_timeout") == 0) {
+        rc = conf_parse_seconds(val, &o->idle_timeout);
     } else if (strcmp(key, "block_size") == 0) {
         rc = parse_block_size(val, &o->block_size);
     } else if (strcmp(key, "metrics") == 0) {
@@ -219,6 +224,7 @@ static void opts_defaults(struct gateway_opts *o)
     o->log_level = LOG_NOTICE;
     o->lease_time = GW_DEFAULT_LEASE;
     o->gc_grace = GW_DEFAULT_GC_GRACE;
+    o->idle_timeout = GW_DEFAULT_IDLE_TIMEOUT;
     o->block_size = GW_DEFAULT_BLOCK_SIZE;
 }
 
@@ -547,6 +553,7 @@ static int make_server(struct running *r, const struct gateway_opts *o)
     conf_parse_hostport(o->listen, host, sizeof(host), &port);
     struct rpc_server_opts so = { .host = host, .port = port,
                                   .workers = o->workers,
+                                  .idle_secs = o->idle_timeout,
                                   .op_done = count_op };
     int rc = rpc_server_create(&so, &r->srv);
     if (rc < 0) {

@@ -313,12 +313,57 @@ static void loop_accept(struct rpc_server *s)
     }
 }
 
+/* How often the event loop looks for idle connections. */
+static int64_t idle_scan_secs(const struct rpc_server *s)
+{
+    int64_t every = s->opts.idle_secs / 4;
+    return every < 1 ? 1 : every > 60 ? 60 : every;
+}
+
+/* Closes the connections idle for longer than idle_secs.  References are
+ * taken under the slot lock and the connections examined after it. */
+static void close_idle(struct rpc_server *s)
+{
+    int64_t now = rpcsvc_now();
+    s->next_idle_scan = now + idle_scan_secs(s);
+    int64_t before = now - (int64_t)s->opts.idle_secs;
+    for (unsigned base = 0; base < RPC_MAX_CONNS; base += 64) {
+        struct rpc_conn *batch[64];
+        unsigned n = 0;
+        pthread_mutex_lock(&s->clock);
+        for (unsigned i = base; i < base + 64; i++) {
+            struct rpc_conn *c = s->slots[i];
+            if (c && atomic_load(&c->last_input) < before) {
+                conn_get(c);
+                batch[n++] = c;
+            }
+        }
+        pthread_mutex_unlock(&s->clock);
+        for (unsigned i = 0; i < n; i++) {
+            conn_close_if_idle(batch[i], before);
+            conn_put(batch[i]);
+        }
+    }
+}
+
+/* The event loop's wait: until the next idle scan, or for ever. */
+static int loop_timeout_ms(const struct rpc_server *s)
+{
+    if (s->accept_paused)
+        return 100;
+    if (!s->opts.idle_secs)
+        return -1;
+    int64_t left = s->next_idle_scan - rpcsvc_now();
+    return left <= 0 ? 0 : (int)(left * 1000);
+}
+
 static void *loop_main(void *arg)
 {
     struct rpc_server *s = arg;
     struct epoll_event evs[64];
+    s->next_idle_scan = rpcsvc_now() + idle_scan_secs(s);
     while (!atomic_load(&s->stopping)) {
-        int n = epoll_wait(s->lepfd, evs, 64, s->accept_paused ? 100 : -1);
+        int n = epoll_wait(s->lepfd, evs, 64, loop_timeout_ms(s));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -330,6 +375,9 @@ static void *loop_main(void *arg)
             if (epoll_ctl(s->lepfd, EPOLL_CTL_ADD, s->lfd, &ev) == 0)
                 s->accept_paused = 0;
         }
+        if (s->opts.idle_secs && rpcsvc_now() >= s->next_idle_scan &&
+            !atomic_load(&s->draining))
+            close_idle(s);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.u64 & KEY_OUT) {
                 struct rpc_conn *c = conn_of_key(s, evs[i].data.u64 & ~KEY_OUT);

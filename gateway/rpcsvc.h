@@ -75,6 +75,10 @@ struct rpc_server_opts {
     uint16_t port;                      /* 0: ephemeral */
     unsigned workers;                   /* 0: cores x 2 */
     uint32_t max_record;                /* largest call accepted, bytes */
+    /* Seconds a connection may sit with no call before it is closed, so
+     * that clients that vanished without a word (a crash, a cut cable)
+     * do not hold slots for ever; 0: never.  Clients reconnect. */
+    unsigned idle_secs;
     /* Optional: called after each call's reply (or defer) with the time
      * from decoded call to encoded reply and whether its status was 0
      * (metrics).  Results all start with their status. */

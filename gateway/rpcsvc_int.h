@@ -71,6 +71,8 @@ struct rpc_conn {
     struct rpc_out *out_head, *out_tail;
     atomic_size_t out_bytes;            /* read without wlock by settle */
     atomic_uint_least64_t memo;         /* rpc_conn_memo */
+    atomic_int_least64_t last_input;    /* monotonic seconds of the last
+                                           input or reply (idle_secs) */
     int out_armed;                      /* waiting for EPOLLOUT */
     int out_added;                      /* in the loop's epoll set */
 
@@ -137,6 +139,7 @@ struct rpc_server {
     /* Accept thread only. */
     int accept_paused;
     time_t last_warn;                   /* rate limit of flood warnings */
+    int64_t next_idle_scan;             /* monotonic seconds */
 };
 
 /* rpcsvc.c */
@@ -151,6 +154,8 @@ uint64_t rpcsvc_conn_key(const struct rpc_conn *c);
 void rpcsvc_want_output(struct rpc_server *s, struct rpc_conn *c);
 
 /* rpcsvc_conn.c */
+/* Monotonic seconds, for idle times. */
+int64_t rpcsvc_now(void);
 struct rpc_conn *conn_new(struct rpc_server *s, int fd,
                           const struct sockaddr *peer, socklen_t peerlen);
 void conn_get(struct rpc_conn *c);
@@ -171,6 +176,9 @@ void conn_send(struct rpc_conn *c, uint8_t *buf, size_t len);
 void conn_flush(struct rpc_conn *c);
 /* A queued call of len bytes is finished. */
 void conn_call_done(struct rpc_conn *c, size_t len);
+/* Closes c if it has had no input since idle_before and nothing is under
+ * way on it (no call queued, running or deferred, no reply waiting). */
+void conn_close_if_idle(struct rpc_conn *c, int64_t idle_before);
 
 /* rpcsvc_msg.c */
 void rpcsvc_serve(struct rpc_server *s, struct rpc_call *call);

@@ -182,10 +182,12 @@ static int admit_v3(const struct rpc_req *req)
 static struct rpc_server *srv;
 static uint16_t port;
 
-static struct rpc_server *start_server(unsigned workers, uint16_t *p)
+static struct rpc_server *start_server_idle(unsigned workers, unsigned idle,
+                                           uint16_t *p)
 {
     struct rpc_server_opts o = { .host = "127.0.0.1", .port = 0,
-                                 .workers = workers, .max_record = MAX_RECORD };
+                                 .workers = workers, .max_record = MAX_RECORD,
+                                 .idle_secs = idle };
     struct rpc_program v2 = { TPROG, 2, tprocs, 8, NULL, NULL };
     struct rpc_program v3 = { TPROG, 3, tprocs, 8, NULL, admit_v3 };
     struct rpc_server *s;
@@ -197,6 +199,11 @@ static struct rpc_server *start_server(unsigned workers, uint16_t *p)
     *p = rpc_server_port(s);
     ck_assert_uint_ne(*p, 0);
     return s;
+}
+
+static struct rpc_server *start_server(unsigned workers, uint16_t *p)
+{
+    return start_server_idle(workers, 0, p);
 }
 
 static void setup(void)
@@ -906,6 +913,46 @@ START_TEST(deferred_after_close)
 }
 END_TEST
 
+/* One call on a raw connection, answered: whether the reply came. */
+static int raw_null_answered(int fd, uint32_t xid)
+{
+    uint8_t body[256], rec[256];
+    size_t len = raw_call(body, sizeof(body), xid, 2, 2, TPROC_NULL, NULL, NULL);
+    if (send(fd, (uint32_t[]){ htonl(0x80000000u | (uint32_t)len) }, 4,
+             MSG_NOSIGNAL) != 4 ||
+        send(fd, body, len, MSG_NOSIGNAL) != (ssize_t)len)
+        return 0;
+    return raw_read_record(fd, rec, sizeof(rec)) > 0;
+}
+
+/* Connections idle past idle_secs are closed; one waiting for a deferred
+ * reply, or in use, is not. */
+START_TEST(idle_connections)
+{
+    uint16_t main_port = port;
+    struct rpc_server *s = start_server_idle(2, 2, &port);
+    uint8_t body[256], rec[256];
+    int idle = raw_connect(), busy = raw_connect(), chatty = raw_connect();
+    ck_assert(raw_null_answered(idle, 1));
+    u_int ms = 4500;
+    size_t len = raw_call(body, sizeof(body), 2, 2, 2, TPROC_DEFER,
+                          (xdrproc_t)xdr_u_int, &ms);
+    raw_send_record(busy, body, len);
+    for (uint32_t i = 0; i < 9; i++) {          /* 4.5 s of a call a 0.5 s */
+        ck_assert_msg(raw_null_answered(chatty, 10 + i), "busy one closed");
+        usleep(500 * 1000);
+    }
+    ck_assert_int_gt(raw_read_record(busy, rec, sizeof(rec)), 0);
+    ck_assert_msg(raw_null_answered(busy, 3), "closed while a call waited");
+    ck_assert_msg(peer_closed(idle), "an idle connection stayed open");
+    close(idle);
+    close(busy);
+    close(chatty);
+    rpc_server_destroy(s);
+    port = main_port;
+}
+END_TEST
+
 struct slow_arg {
     u_int ms, got;
     enum clnt_stat st;
@@ -1051,6 +1098,7 @@ static Suite *suite(void)
     tcase_add_test(tc, stop_drains);
     tcase_add_test(tc, many_connections);
     tcase_add_test(tc, connections_per_host);
+    tcase_add_test(tc, idle_connections);
     tcase_add_test(tc, rpcbind_registration);
     suite_add_tcase(s, tc);
     return s;
