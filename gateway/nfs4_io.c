@@ -574,7 +574,7 @@ nfsstat4 nfs4_op_close(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
         if (ret == NFS4_OK) {
             sd->seqid++;
             nfs4_stid_wire(st, sd, out);
-            ow->closed_id = sd->id;
+            nfs4_owner_set_closed(st, ow, sd->id);
             nfs4_stid_free(st, sd);
         }
         ret = seq_done(ow, args->seqid, ret, r, c);

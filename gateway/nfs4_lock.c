@@ -29,19 +29,6 @@ static nfsstat4 lock_errno(int rc)
 
 /* ---- owners and ranges ---- */
 
-/* The core owner of a lock-owner: stable across restarts. */
-static uint64_t core_owner(const struct nfs4_client *cl, const char *name,
-                           u_int len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (u_int i = 0; i < cl->idlen; i++)
-        h = (h ^ (unsigned char)cl->id[i]) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (u_int i = 0; i < len; i++)
-        h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
-    return h ? h : 1;
-}
-
 /* offset/length of the wire to an inclusive range: NFS4_OK or INVAL. */
 static nfsstat4 range_of(offset4 off, length4 len, struct meta_lock *lk)
 {
@@ -78,18 +65,16 @@ static nfsstat4 denied(struct nfs4_state *st, const struct meta_lock *cf,
     d->locktype = cf->type == META_LOCK_WRITE ? WRITE_LT : READ_LT;
     /* One of our lock-owners, or a FUSE mount's owner named by its
      * session and owner numbers. */
-    for (struct nfs4_client *cl = st->clients; cl; cl = cl->next)
-        for (struct nfs4_owner *ow = cl->owners; ow; ow = ow->cnext)
-            if (ow->is_lock && ow->id == cf->owner) {
-                d->owner.clientid = cl->clientid;
-                d->owner.owner.owner_val = malloc(ow->namelen ? ow->namelen
-                                                              : 1);
-                if (!d->owner.owner.owner_val)
-                    return NFS4ERR_RESOURCE;
-                memcpy(d->owner.owner.owner_val, ow->name, ow->namelen);
-                d->owner.owner.owner_len = ow->namelen;
-                return NFS4ERR_DENIED;
-            }
+    struct nfs4_owner *ow = nfs4_owner_by_lockid(st, cf->owner);
+    if (ow) {
+        d->owner.clientid = ow->cl->clientid;
+        d->owner.owner.owner_val = malloc(ow->namelen ? ow->namelen : 1);
+        if (!d->owner.owner.owner_val)
+            return NFS4ERR_RESOURCE;
+        memcpy(d->owner.owner.owner_val, ow->name, ow->namelen);
+        d->owner.owner.owner_len = ow->namelen;
+        return NFS4ERR_DENIED;
+    }
     char buf[64];
     int n = snprintf(buf, sizeof(buf), "flexfs session %llu owner %llu",
                      (unsigned long long)cf->session,
@@ -190,7 +175,6 @@ static nfsstat4 lock_owners(struct nfs4_cctx *c, LOCK4args *args,
                                    ol->lock_owner.owner.owner_len);
             if (!o->lo)
                 return NFS4ERR_RESOURCE;
-            o->lo->id = core_owner(o->oo->cl, o->lo->name, o->lo->namelen);
         }
         o->lsd = lock_stid_of(sd->file, o->lo);
         return NFS4_OK;
@@ -336,8 +320,8 @@ nfsstat4 nfs4_op_lockt(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
         int rc = nfs4_vol_of_ino(c->srv, c->cur.ino, &v);
         if (rc == 0)
             rc = nfs4_vol_session(c->srv, v.id, &lk.session);
-        lk.owner = core_owner(cl, args->owner.owner.owner_val,
-                              args->owner.owner.owner_len);
+        lk.owner = nfs4_lock_owner_id(cl, args->owner.owner.owner_val,
+                                      args->owner.owner.owner_len);
         lk.kind = META_LOCK_POSIX;
         lk.type = is_write(args->locktype) ? META_LOCK_WRITE : META_LOCK_READ;
         memset(&cf, 0, sizeof(cf));

@@ -38,6 +38,10 @@
 #include "nfs4_state.h"
 
 #define NBUCKETS 4096
+/* Client records (confirmed or not) the server keeps at most: past that,
+ * SETCLIENTID answers NFS4ERR_RESOURCE until leases run out.  A mount
+ * uses one. */
+#define MAX_CLIENTS 65536
 
 static uint32_t hash_bytes(uint64_t seed, const char *p, u_int n)
 {
@@ -55,6 +59,17 @@ static uint32_t hash_u64(uint64_t v)
     return (uint32_t)(v % NBUCKETS);
 }
 
+static void state_free_tables(struct nfs4_state *st)
+{
+    free(st->stids);
+    free(st->owners);
+    free(st->owner_ids);
+    free(st->files);
+    free(st->clients_id);
+    free(st->clients_name);
+    free(st);
+}
+
 int nfs4_state_create(struct nfs4_server *s)
 {
     struct nfs4_state *st = calloc(1, sizeof(*st));
@@ -63,12 +78,13 @@ int nfs4_state_create(struct nfs4_server *s)
     st->srv = s;
     st->stids = calloc(NBUCKETS, sizeof(*st->stids));
     st->owners = calloc(NBUCKETS, sizeof(*st->owners));
+    st->owner_ids = calloc(NBUCKETS, sizeof(*st->owner_ids));
     st->files = calloc(NBUCKETS, sizeof(*st->files));
-    if (!st->stids || !st->owners || !st->files) {
-        free(st->stids);
-        free(st->owners);
-        free(st->files);
-        free(st);
+    st->clients_id = calloc(NBUCKETS, sizeof(*st->clients_id));
+    st->clients_name = calloc(NBUCKETS, sizeof(*st->clients_name));
+    if (!st->stids || !st->owners || !st->owner_ids || !st->files ||
+        !st->clients_id || !st->clients_name) {
+        state_free_tables(st);
         return -ENOMEM;
     }
     pthread_mutex_init(&st->mu, NULL);
@@ -83,14 +99,12 @@ void nfs4_state_destroy(struct nfs4_server *s)
 {
     struct nfs4_state *st = s->state;
     pthread_mutex_lock(&st->mu);
-    while (st->clients)
-        client_free(st, st->clients);
+    for (unsigned b = 0; b < NBUCKETS; b++)
+        while (st->clients_id[b])
+            client_free(st, st->clients_id[b]);
     pthread_mutex_unlock(&st->mu);
     pthread_mutex_destroy(&st->mu);
-    free(st->stids);
-    free(st->owners);
-    free(st->files);
-    free(st);
+    state_free_tables(st);
     s->state = NULL;
 }
 
@@ -268,11 +282,49 @@ struct nfs4_owner *nfs4_owner_closed(struct nfs4_state *st,
         return NULL;
     uint64_t id = (uint64_t)get32(o + 4) << 32 | get32(o + 8);
     if (id == 0)
-        return NULL;                    /* closed_id 0: no CLOSE yet */
-    for (struct nfs4_client *cl = st->clients; cl; cl = cl->next)
-        for (struct nfs4_owner *ow = cl->owners; ow; ow = ow->cnext)
-            if (!ow->is_lock && ow->closed_id == id)
-                return ow;
+        return NULL;                    /* 0: no CLOSE yet */
+    for (struct nfs4_owner *ow = st->owner_ids[hash_u64(id)]; ow;
+         ow = ow->inext)
+        if (!ow->is_lock && ow->ikey == id)
+            return ow;
+    return NULL;
+}
+
+static void owner_unkey(struct nfs4_state *st, struct nfs4_owner *ow)
+{
+    if (!ow->ikey)
+        return;
+    struct nfs4_owner **pp = &st->owner_ids[hash_u64(ow->ikey)];
+    while (*pp != ow)
+        pp = &(*pp)->inext;
+    *pp = ow->inext;
+    ow->ikey = 0;
+}
+
+static void owner_key(struct nfs4_state *st, struct nfs4_owner *ow,
+                      uint64_t key)
+{
+    owner_unkey(st, ow);
+    if (!key)
+        return;
+    uint32_t b = hash_u64(key);
+    ow->ikey = key;
+    ow->inext = st->owner_ids[b];
+    st->owner_ids[b] = ow;
+}
+
+void nfs4_owner_set_closed(struct nfs4_state *st, struct nfs4_owner *ow,
+                           uint64_t id)
+{
+    owner_key(st, ow, id);
+}
+
+struct nfs4_owner *nfs4_owner_by_lockid(struct nfs4_state *st, uint64_t id)
+{
+    for (struct nfs4_owner *ow = st->owner_ids[hash_u64(id)]; ow;
+         ow = ow->inext)
+        if (ow->is_lock && ow->ikey == id)
+            return ow;
     return NULL;
 }
 
@@ -353,6 +405,18 @@ nfsstat4 nfs4_stid_check_io(struct nfs4_state *st, const stateid4 *sid,
 
 /* ---- owners ---- */
 
+uint64_t nfs4_lock_owner_id(const struct nfs4_client *cl, const char *name,
+                            u_int len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (u_int i = 0; i < cl->idlen; i++)
+        h = (h ^ (unsigned char)cl->id[i]) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (u_int i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
 static uint32_t owner_hash(int is_lock, clientid4 cid, const char *name,
                            u_int len)
 {
@@ -395,6 +459,10 @@ struct nfs4_owner *nfs4_owner_new(struct nfs4_state *st,
     st->owners[b] = ow;
     ow->cnext = cl->owners;
     cl->owners = ow;
+    if (is_lock) {
+        ow->id = nfs4_lock_owner_id(cl, name, namelen);
+        owner_key(st, ow, ow->id);
+    }
     return ow;
 }
 
@@ -408,6 +476,7 @@ void nfs4_owner_free(struct nfs4_state *st, struct nfs4_owner *ow)
     while (*pp != ow)
         pp = &(*pp)->hnext;
     *pp = ow->hnext;
+    owner_unkey(st, ow);
     for (pp = &ow->cl->owners; *pp != ow; pp = &(*pp)->cnext)
         ;
     *pp = ow->cnext;
@@ -518,14 +587,30 @@ nfsstat4 nfs4_seq_replay(struct nfs4_owner *ow, nfs_resop4 *r,
 
 /* ---- clients ---- */
 
+static void client_add(struct nfs4_state *st, struct nfs4_client *cl)
+{
+    uint32_t b = hash_u64(cl->clientid);
+    cl->idnext = st->clients_id[b];
+    st->clients_id[b] = cl;
+    b = hash_bytes(0, cl->id, cl->idlen);
+    cl->namenext = st->clients_name[b];
+    st->clients_name[b] = cl;
+    st->nclients++;
+}
+
 static void client_free(struct nfs4_state *st, struct nfs4_client *cl)
 {
     while (cl->owners)
         nfs4_owner_free(st, cl->owners);
-    struct nfs4_client **pp = &st->clients;
+    struct nfs4_client **pp = &st->clients_id[hash_u64(cl->clientid)];
     while (*pp != cl)
-        pp = &(*pp)->next;
-    *pp = cl->next;
+        pp = &(*pp)->idnext;
+    *pp = cl->idnext;
+    pp = &st->clients_name[hash_bytes(0, cl->id, cl->idlen)];
+    while (*pp != cl)
+        pp = &(*pp)->namenext;
+    *pp = cl->namenext;
+    st->nclients--;
     free(cl->id);
     free(cl);
 }
@@ -534,7 +619,8 @@ static struct nfs4_client *client_by_name(struct nfs4_state *st,
                                           const char *id, u_int len,
                                           int confirmed)
 {
-    for (struct nfs4_client *cl = st->clients; cl; cl = cl->next)
+    for (struct nfs4_client *cl = st->clients_name[hash_bytes(0, id, len)];
+         cl; cl = cl->namenext)
         if (cl->confirmed == confirmed && cl->idlen == len &&
             memcmp(cl->id, id, len) == 0)
             return cl;
@@ -544,7 +630,8 @@ static struct nfs4_client *client_by_name(struct nfs4_state *st,
 static struct nfs4_client *client_by_id(struct nfs4_state *st, clientid4 id,
                                         int confirmed)
 {
-    for (struct nfs4_client *cl = st->clients; cl; cl = cl->next)
+    for (struct nfs4_client *cl = st->clients_id[hash_u64(id)]; cl;
+         cl = cl->idnext)
         if (cl->confirmed == confirmed && cl->clientid == id)
             return cl;
     return NULL;
@@ -631,6 +718,16 @@ nfsstat4 nfs4_op_setclientid(struct nfs4_cctx *c, nfs_argop4 *a,
     struct nfs4_client *unconf = client_by_name(st, id, idlen, 0);
     if (unconf)
         client_free(st, unconf);
+    if (st->nclients >= MAX_CLIENTS) {
+        int64_t now = nfs4_now();
+        if (now - st->full_warned >= 10) {
+            st->full_warned = now;
+            log_warn("nfs4: %u client records; refusing SETCLIENTID until "
+                     "leases run out", st->nclients);
+        }
+        pthread_mutex_unlock(&st->mu);
+        return NFS4ERR_RESOURCE;
+    }
 
     struct nfs4_client *cl = calloc(1, sizeof(*cl));
     char *idcopy = malloc(idlen ? idlen : 1);
@@ -654,8 +751,7 @@ nfsstat4 nfs4_op_setclientid(struct nfs4_cctx *c, nfs_argop4 *a,
         cl->clientid = (uint64_t)c->srv->boot_id << 32 | ++st->next_client;
     new_confirm(st, cl->confirm);
     cl->renewed = nfs4_now();
-    cl->next = st->clients;
-    st->clients = cl;
+    client_add(st, cl);
 
     SETCLIENTID4resok *ok = &res->SETCLIENTID4res_u.resok4;
     ok->clientid = cl->clientid;
@@ -739,37 +835,45 @@ static int client_has_state(const struct nfs4_client *cl)
     return 0;
 }
 
+/* Drops cl if its lease ran out and it holds state (or long idle), else
+ * its owners without state a lease after their last use. */
+static void reap_client(struct nfs4_state *st, struct nfs4_client *cl,
+                        int64_t lease, int64_t now)
+{
+    if (cl->renewed + lease < now &&
+        (!cl->confirmed || client_has_state(cl) ||
+         cl->renewed + IDLE_CLIENT_SECS < now)) {
+        if (cl->confirmed)
+            log_info("nfs4: lease of client %.*s expired; dropping its "
+                     "state", (int)cl->idlen, cl->id);
+        client_free(st, cl);
+        return;
+    }
+    /* Owners without state are kept a lease long, for the replay of their
+     * last seqid operation (a CLOSE, a LOCK refused); then they go, or a
+     * client that keeps renewing could pile up lock-owners of refused
+     * LOCKs without end. */
+    struct nfs4_owner *ow = cl->owners;
+    while (ow) {
+        struct nfs4_owner *onext = ow->cnext;
+        if (!ow->stids && ow->idle_since && ow->idle_since + lease < now)
+            nfs4_owner_free(st, ow);
+        ow = onext;
+    }
+}
+
 void nfs4_state_reap(struct nfs4_server *s, int64_t now)
 {
     struct nfs4_state *st = s->state;
     int64_t lease = s->lease_secs;
     pthread_mutex_lock(&st->mu);
-    struct nfs4_client *cl = st->clients;
-    while (cl) {
-        struct nfs4_client *next = cl->next;
-        if (cl->renewed + lease < now &&
-            (!cl->confirmed || client_has_state(cl) ||
-             cl->renewed + IDLE_CLIENT_SECS < now)) {
-            if (cl->confirmed)
-                log_info("nfs4: lease of client %.*s expired; dropping its "
-                         "state", (int)cl->idlen, cl->id);
-            client_free(st, cl);
+    for (unsigned b = 0; b < NBUCKETS; b++) {
+        struct nfs4_client *cl = st->clients_id[b];
+        while (cl) {
+            struct nfs4_client *next = cl->idnext;
+            reap_client(st, cl, lease, now);
             cl = next;
-            continue;
         }
-        /* Owners without state are kept a lease long, for the replay of
-         * their last seqid operation (a CLOSE, a LOCK refused); then they
-         * go, or a client that keeps renewing could pile up lock-owners
-         * of refused LOCKs without end. */
-        struct nfs4_owner *ow = cl->owners;
-        while (ow) {
-            struct nfs4_owner *onext = ow->cnext;
-            if (!ow->stids && ow->idle_since &&
-                ow->idle_since + lease < now)
-                nfs4_owner_free(st, ow);
-            ow = onext;
-        }
-        cl = next;
     }
     pthread_mutex_unlock(&st->mu);
 }

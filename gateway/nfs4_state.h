@@ -31,7 +31,8 @@ struct nfs4_file {
 };
 
 struct nfs4_client {
-    struct nfs4_client *next;           /* all clients */
+    struct nfs4_client *idnext;         /* hash by clientid */
+    struct nfs4_client *namenext;       /* hash by id string */
     clientid4 clientid;
     verifier4 verf;                     /* the client's boot verifier */
     verifier4 confirm;                  /* ours, for SETCLIENTID_CONFIRM */
@@ -48,12 +49,16 @@ struct nfs4_client {
 struct nfs4_owner {
     struct nfs4_owner *cnext;           /* in its client */
     struct nfs4_owner *hnext;           /* hash by (clientid, name) */
+    struct nfs4_owner *inext;           /* hash by ikey */
+    uint64_t ikey;                      /* lock-owners: id; open-owners:
+                                           the stateid its last CLOSE freed
+                                           (a resent CLOSE names it); 0:
+                                           not hashed */
     struct nfs4_client *cl;
     int is_lock;
     char *name;
     u_int namelen;
-    uint64_t id;                        /* lock-owners: the core's owner id
-                                         * (set by nfs4_lock.c) */
+    uint64_t id;                        /* lock-owners: the core's owner id */
     int confirmed;                      /* open-owners: OPEN_CONFIRM done */
     int has_seqid;                      /* a seqid op was done */
     seqid4 seqid;                       /* the last one */
@@ -66,9 +71,6 @@ struct nfs4_owner {
     uint64_t req_hash;                  /* of the request answered */
     int64_t idle_since;                 /* 0 while it has stateids */
     struct nfs4_stid *stids;            /* via onext */
-    uint64_t closed_id;                 /* open-owners: the stateid its last
-                                           CLOSE freed (a resent CLOSE
-                                           names it) */
 };
 
 /* An open or lock stateid. */
@@ -90,11 +92,15 @@ struct nfs4_stid {
 struct nfs4_state {
     pthread_mutex_t mu;                 /* guards everything here */
     struct nfs4_server *srv;
-    struct nfs4_client *clients;
+    struct nfs4_client **clients_id;    /* hash buckets */
+    struct nfs4_client **clients_name;
+    unsigned nclients;
+    int64_t full_warned;                /* rate limit of the warning */
     uint32_t next_client, next_confirm;
     uint64_t next_stid;
     struct nfs4_stid **stids;           /* hash buckets */
     struct nfs4_owner **owners;
+    struct nfs4_owner **owner_ids;      /* by ikey */
     struct nfs4_file **files;
 };
 
@@ -117,6 +123,14 @@ struct nfs4_owner *nfs4_owner_new(struct nfs4_state *st,
 /* The open-owner whose last CLOSE freed stateid sid, or NULL. */
 struct nfs4_owner *nfs4_owner_closed(struct nfs4_state *st,
                                      const stateid4 *sid);
+/* Records that ow's last CLOSE freed the stateid with id. */
+void nfs4_owner_set_closed(struct nfs4_state *st, struct nfs4_owner *ow,
+                           uint64_t id);
+/* The core's owner id of a lock-owner: stable across restarts. */
+uint64_t nfs4_lock_owner_id(const struct nfs4_client *cl, const char *name,
+                            u_int len);
+/* The lock-owner whose core owner id is id, or NULL. */
+struct nfs4_owner *nfs4_owner_by_lockid(struct nfs4_state *st, uint64_t id);
 /* Forgets an owner and its stateids (releasing their opens). */
 void nfs4_owner_free(struct nfs4_state *st, struct nfs4_owner *ow);
 

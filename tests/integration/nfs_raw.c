@@ -901,6 +901,59 @@ static void test_clientids(struct conn *c)
           "confirming an unknown clientid: STALE_CLIENTID");
 }
 
+/* The gateway keeps at most 65,536 client records: a flood of
+ * SETCLIENTIDs is refused (RESOURCE) past that, without slowing the
+ * clients already there, until the unconfirmed records' lease ends. */
+static void test_client_records(struct conn *c, int lease)
+{
+    static const struct cred root = { 0, 0, "host-flood" };
+    struct client keep = { .verf = 7, .name = uniq("raw-keep"), .cr = &root };
+    check(client_up(c, &keep) == 0, "a client before the flood");
+    char names[100][64];
+    unsigned taken = 0;
+    nfsstat4 st = NFS4_OK;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (st == NFS4_OK && taken < 70000) {
+        struct cmp b = { .n = 0 };
+        for (int i = 0; i < 100; i++) {
+            snprintf(names[i], sizeof(names[i]), "raw-flood-%d-%u",
+                     (int)getpid(), taken + (unsigned)i);
+            SETCLIENTID4args *a =
+                &add(&b, OP_SETCLIENTID)->nfs_argop4_u.opsetclientid;
+            memcpy(a->client.verifier, "floodver", 8);
+            a->client.id.id_val = names[i];
+            a->client.id.id_len = (u_int)strlen(names[i]);
+            a->callback.cb_location.na_r_netid = "tcp";
+            a->callback.cb_location.na_r_addr = "127.0.0.1.3.4";
+        }
+        COMPOUND4res res;
+        st = runx(c, &root, &b, &res);
+        if ((int)st == -1)
+            return;
+        taken += res.resarray.resarray_len - (st != NFS4_OK);
+        res_free(&res);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("%u SETCLIENTIDs in %.2f s\n", taken,
+           (double)(t1.tv_sec - t0.tv_sec) +
+               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    check(st == NFS4ERR_RESOURCE, "a flood of SETCLIENTIDs: RESOURCE at "
+          "last (%d after %u)", (int)st, taken);
+    check(taken >= 60000 && taken <= 65536, "65,536 records at most (%u "
+          "taken)", taken);
+    check(renew(c, &root, keep.id) == NFS4_OK, "an earlier client renews");
+    /* The unconfirmed records go a lease after they were made. */
+    for (int i = 0; i < lease + 3; i++) {
+        sleep(1);
+        renew(c, &root, keep.id);
+    }
+    struct client later = { .verf = 8, .name = uniq("raw-later"),
+                            .cr = &root };
+    check(client_up(c, &later) == 0, "SETCLIENTID after the lease");
+    check(renew(c, &root, keep.id) == NFS4_OK, "the earlier client stays");
+}
+
 static void test_io_and_state(struct conn *c)
 {
     static const struct cred user = { 0, 0, "host-io" };
@@ -2352,7 +2405,7 @@ static void test_scattered_writes(struct conn *c)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s PORT basic|expire LEASE|crash-open|grace "
+        fprintf(stderr, "usage: %s PORT basic|expire LEASE|clients LEASE|crash-open|grace "
                         "LEASE|locks|fuzz N [SEED]\n", argv[0]);
         return 2;
     }
@@ -2376,6 +2429,8 @@ int main(int argc, char **argv)
         test_scattered_writes(&c);
     } else if (strcmp(mode, "expire") == 0) {
         test_expire(&c, lease);
+    } else if (strcmp(mode, "clients") == 0) {
+        test_client_records(&c, lease);
     } else if (strcmp(mode, "crash-open") == 0) {
         crash_open(&c);
     } else if (strcmp(mode, "grace") == 0) {

@@ -4,8 +4,9 @@
 # client IDs (CLID_INUSE, callback update, reboot), open state (confirm,
 # replay, OLD/BAD/STALE stateids, share reservations, downgrade), locks
 # (LOCK, LOCKT, LOCKU, RELEASE_LOCKOWNER, DENIED with the holder), lease
-# expiry, the grace period after a kill -9 with a file open, and 3,000
-# mutated COMPOUNDs that must not bring the gateway down.
+# expiry, a bound on client records, the grace period after a kill -9 with
+# a file open, and 3,000 mutated COMPOUNDs that must not bring the gateway
+# down.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 RAW="$FLEXFS_BUILDDIR/tests/integration/nfs_raw"
 LEASE=3
@@ -14,6 +15,7 @@ fx_start_gateway gw --lease-time $LEASE
 fx_check "protocol and state" "$RAW" "$GW_PORT" basic
 fx_check "byte-range locks" "$RAW" "$GW_PORT" locks
 fx_check "lease expiry" "$RAW" "$GW_PORT" expire $LEASE
+fx_check "client records are bounded" "$RAW" "$GW_PORT" clients $LEASE
 SEED=${FX_SEED:-$RANDOM}
 fx_log "fuzz seed $SEED (FX_SEED=$SEED to repeat)"
 fx_check "mutated COMPOUNDs" "$RAW" "$GW_PORT" fuzz 3000 "$SEED"
