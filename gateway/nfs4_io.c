@@ -48,6 +48,10 @@ struct op_open {
     struct meta_dirchange dir_change;   /* when created */
     struct nfs4_sattr sa;
     int have_sa;
+    int sa_decoded;                     /* by open_prepare: sa_status */
+    nfsstat4 sa_status;
+    uint64_t committed_ino;             /* by open_prepare: the file whose */
+    int commit_rc;                      /* buffered writes it committed */
     uint64_t attrset;                   /* bits of what creating set */
     struct nfs4_fh fh;                  /* the file opened */
     struct meta_attr attr;
@@ -121,8 +125,12 @@ static nfsstat4 open_existing(struct op_open *o, uint64_t session, int trunc)
     if (st != NFS4_OK)
         return st;
     if (trunc) {
-        /* Buffered writes come before the truncation, not after it. */
-        int rc = nfs4_data_commit(c->srv, o->attr.ino);
+        /* Buffered writes come before the truncation, not after it.  A
+         * commit open_prepare saw fail is not tried again here, with the
+         * state mutex held. */
+        int rc = o->committed_ino == o->attr.ino ? o->commit_rc : 0;
+        if (rc == 0)
+            rc = nfs4_data_commit(c->srv, o->attr.ino);
         if (rc < 0)
             return nfs4_errno(rc);
     }
@@ -208,11 +216,8 @@ static nfsstat4 open_create(struct op_open *o, uint64_t session)
     struct meta *m = c->srv->meta;
 
     if (how->mode == UNCHECKED4 || how->mode == GUARDED4) {
-        nfsstat4 st = nfs4_sattr_decode(&how->createhow4_u.createattrs,
-                                        &o->sa);
-        if (st != NFS4_OK)
-            return st;
-        o->have_sa = 1;
+        if (o->sa_status != NFS4_OK)
+            return o->sa_status;
     } else if (how->mode != EXCLUSIVE4) {
         return NFS4ERR_INVAL;
     }
@@ -391,6 +396,36 @@ static nfsstat4 open_run(struct op_open *o, OPEN4resok *ok)
     return ret;
 }
 
+/* What an OPEN can do before it takes the state mutex, so that the
+ * mutex every stateid check needs is not held across name-service lookups
+ * or store I/O: decode the create attributes (owner names), and commit
+ * the buffered writes of a file an UNCHECKED4 create will truncate (its
+ * commit under the mutex then finds little or nothing left). */
+static void open_prepare(struct op_open *o)
+{
+    OPEN4args *args = o->args;
+    createhow4 *how = &args->openhow.openflag4_u.how;
+    if (args->openhow.opentype != OPEN4_CREATE ||
+        (how->mode != UNCHECKED4 && how->mode != GUARDED4))
+        return;
+    o->sa_decoded = 1;
+    o->sa_status = nfs4_sattr_decode(&how->createhow4_u.createattrs, &o->sa);
+    o->have_sa = o->sa_status == NFS4_OK;
+    struct nfs4_cctx *c = o->c;
+    const component4 *name = &args->claim.open_claim4_u.file;
+    struct meta_attr at;
+    if (!o->have_sa || how->mode != UNCHECKED4 ||
+        args->claim.claim != CLAIM_NULL ||
+        !(o->sa.sa.valid & META_SET_SIZE) || o->sa.sa.size != 0 ||
+        c->cur.kind != NFS4_FH_INODE || nfs4_check_name(name) != NFS4_OK ||
+        meta_lookup(c->srv->meta, &c->cred, c->cur.ino, name->utf8string_val,
+                    name->utf8string_len, &at) < 0 ||
+        !S_ISREG(at.mode))
+        return;
+    o->committed_ino = at.ino;
+    o->commit_rc = nfs4_data_commit(c->srv, at.ino);
+}
+
 nfsstat4 nfs4_op_open(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     OPEN4args *args = &a->nfs_argop4_u.opopen;
@@ -402,11 +437,16 @@ nfsstat4 nfs4_op_open(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     log_debug("nfs4: OPEN seqid %u access %u deny %u claim %d create %d",
               args->seqid, args->share_access, args->share_deny,
               (int)args->claim.claim, (int)args->openhow.opentype);
+    struct op_open o;
+    memset(&o, 0, sizeof(o));
+    o.c = c;
+    o.args = args;
+    open_prepare(&o);
     pthread_mutex_lock(&st->mu);
     ret = nfs4_client_get(st, args->owner.clientid, &cl);
     if (ret != NFS4_OK) {
         pthread_mutex_unlock(&st->mu);
-        return ret;
+        goto out;
     }
     struct nfs4_owner *ow = nfs4_owner_find(st, 0, args->owner.clientid,
                                             args->owner.owner.owner_val,
@@ -424,11 +464,12 @@ nfsstat4 nfs4_op_open(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
         if (sq == NFS4_SEQ_REPLAY) {
             ret = nfs4_seq_replay(ow, r, c);
             pthread_mutex_unlock(&st->mu);
-            return ret;
+            goto out;
         }
         if (sq == NFS4_SEQ_BAD) {
             pthread_mutex_unlock(&st->mu);
-            return NFS4ERR_BAD_SEQID;
+            ret = NFS4ERR_BAD_SEQID;
+            goto out;
         }
     }
     if (!ow)
@@ -436,18 +477,16 @@ nfsstat4 nfs4_op_open(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
                             args->owner.owner.owner_len);
     if (!ow) {
         pthread_mutex_unlock(&st->mu);
-        return NFS4ERR_RESOURCE;
+        ret = NFS4ERR_RESOURCE;
+        goto out;
     }
-    struct op_open o;
-    memset(&o, 0, sizeof(o));
-    o.c = c;
-    o.args = args;
     o.ow = ow;
     ret = open_run(&o, ok);
-    if (o.have_sa)
-        nfs4_sattr_free(&o.sa);
     ret = seq_done(ow, args->seqid, ret, r, c);
     pthread_mutex_unlock(&st->mu);
+out:
+    if (o.have_sa)
+        nfs4_sattr_free(&o.sa);
     return ret;
 }
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -952,6 +953,125 @@ static void test_client_records(struct conn *c, int lease)
                             .cr = &root };
     check(client_up(c, &later) == 0, "SETCLIENTID after the lease");
     check(renew(c, &root, keep.id) == NFS4_OK, "the earlier client stays");
+}
+
+static double secs_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) +
+           (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+struct trunc_open {
+    struct conn *c;
+    struct client *cl;
+    struct ofile *of;
+    const nfs_fh4 *dir;
+    const char *name;
+    nfsstat4 st;
+    double secs;
+};
+
+/* OPEN(UNCHECKED4, size 0) of an existing file: a truncating open. */
+static void *trunc_open_main(void *arg)
+{
+    struct trunc_open *t = arg;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct cmp b = { .n = 0 };
+    op_putfh(&b, t->dir);
+    OPEN4args *o = &add(&b, OP_OPEN)->nfs_argop4_u.opopen;
+    o->seqid = t->of->seqid;
+    o->share_access = OPEN4_SHARE_ACCESS_BOTH;
+    o->share_deny = OPEN4_SHARE_DENY_NONE;
+    o->owner.clientid = t->cl->id;
+    o->owner.owner.owner_val = (char *)t->of->owner;
+    o->owner.owner.owner_len = (u_int)strlen(t->of->owner);
+    o->openhow.opentype = OPEN4_CREATE;
+    o->openhow.openflag4_u.how.mode = UNCHECKED4;
+    static uint32_t sizew[2] = { 1u << FATTR4_SIZE, 0 };
+    static char zero[8];
+    fattr4 *fa = &o->openhow.openflag4_u.how.createhow4_u.createattrs;
+    fa->attrmask.bitmap4_len = 2;
+    fa->attrmask.bitmap4_val = sizew;
+    fa->attr_vals.attrlist4_len = 8;
+    fa->attr_vals.attrlist4_val = zero;
+    o->claim.claim = CLAIM_NULL;
+    set_name(&o->claim.open_claim4_u.file, t->name);
+    COMPOUND4res res;
+    int rc = run(t->c, t->cl->cr, &b, &res);
+    t->st = rc == 0 ? res.status : (nfsstat4)-1;
+    if (rc == 0)
+        res_free(&res);
+    t->secs = secs_since(&t0);
+    return NULL;
+}
+
+/* Run with a store that takes seconds per request: a truncating OPEN of a
+ * file with buffered writes must commit them first, and meanwhile other
+ * clients' calls, which need the state mutex, must not wait for it. */
+static void test_truncate_slow_store(struct conn *c)
+{
+    nfs_fh4 root;
+    struct client a = { .verf = 81, .name = uniq("trunc-a"), .cr = &ROOT };
+    struct ofile of = { .owner = "trunc-owner", .seqid = 1 };
+    const char *name = uniq("trunc-file");
+    if (get_fh(c, "default", &root) < 0 || client_up(c, &a) < 0 ||
+        do_open(c, &a, &root, name, 1, OPEN4_SHARE_ACCESS_BOTH,
+                OPEN4_SHARE_DENY_NONE, &of) != NFS4_OK) {
+        check(0, "open for the truncating OPEN");
+        return;
+    }
+    static char data[32 << 10];
+    memset(data, 'x', sizeof(data));
+    struct cmp b = { .n = 0 };
+    op_putfh(&b, &of.fh);
+    WRITE4args *w = &add(&b, OP_WRITE)->nfs_argop4_u.opwrite;
+    w->stateid = of.sid;
+    w->stable = UNSTABLE4;
+    w->data.data_val = data;
+    w->data.data_len = sizeof(data);
+    check(runx(c, &ROOT, &b, NULL) == NFS4_OK, "an UNSTABLE write, buffered");
+
+    struct trunc_open t = { .c = c, .cl = &a, .of = &of, .dir = &root,
+                            .name = name };
+    pthread_t th;
+    if (pthread_create(&th, NULL, trunc_open_main, &t) != 0) {
+        check(0, "pthread_create");
+        return;
+    }
+    usleep(100 * 1000);
+    struct conn c2;
+    double worst = 0;
+    if (conn_open(&c2, c->port) == 0) {
+        struct client bcl = { .verf = 82, .name = uniq("trunc-b"),
+                              .cr = &ROOT };
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        check(client_up(&c2, &bcl) == 0, "another client comes up");
+        worst = secs_since(&t0);
+        for (int i = 0; i < 5; i++) {
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            check(renew(&c2, &ROOT, bcl.id) == NFS4_OK, "it renews");
+            double s = secs_since(&t0);
+            if (s > worst)
+                worst = s;
+            usleep(200 * 1000);
+        }
+        conn_close(&c2);
+    } else {
+        check(0, "second connection");
+    }
+    pthread_join(th, NULL);
+    printf("truncating OPEN: status %d after %.1f s; other client's "
+           "slowest call %.2f s\n", (int)t.st, t.secs, worst);
+    check(t.st == NFS4_OK, "the truncating OPEN (%d)", (int)t.st);
+    check(t.secs > 1.5, "the store was slow through the OPEN (%.1f s)",
+          t.secs);
+    check(worst < 0.5, "other clients were not held up (%.2f s)", worst);
+    int64_t size = get_size(c, &of.fh);
+    check(size == 0, "the file is empty after it (%lld)", (long long)size);
 }
 
 static void test_io_and_state(struct conn *c)
@@ -2405,7 +2525,8 @@ static void test_scattered_writes(struct conn *c)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s PORT basic|expire LEASE|clients LEASE|crash-open|grace "
+        fprintf(stderr, "usage: %s PORT basic|expire LEASE|clients LEASE|truncate-slow-store|"
+                        "crash-open|grace "
                         "LEASE|locks|fuzz N [SEED]\n", argv[0]);
         return 2;
     }
@@ -2429,6 +2550,8 @@ int main(int argc, char **argv)
         test_scattered_writes(&c);
     } else if (strcmp(mode, "expire") == 0) {
         test_expire(&c, lease);
+    } else if (strcmp(mode, "truncate-slow-store") == 0) {
+        test_truncate_slow_store(&c);
     } else if (strcmp(mode, "clients") == 0) {
         test_client_records(&c, lease);
     } else if (strcmp(mode, "crash-open") == 0) {

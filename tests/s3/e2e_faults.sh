@@ -7,6 +7,8 @@
 # dropping connections) a few times: the retries hide it from
 # applications, for writes and cold reads.  The gateway's collector
 # counts the store errors it meets and collects once the store is back.
+# Over NFS, a truncating OPEN that must first commit buffered writes to a
+# slow store holds up no other client.
 : "${FLEXFS_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 export FX_STORE=s3
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
@@ -125,6 +127,14 @@ s3_start_proxy
 adm gc >/dev/null 2>&1 || fx_fail "flexfs-admin gc with the store back"
 g_gone() { [ -z "$(fx_store_keys gw "$g_prefix")" ]; }
 fx_wait_for 30 g_gone || fx_fail "g's blocks were not collected once the store came back"
+
+# ---- NFS: a truncating OPEN on a slow store holds up nobody else ----
+# The writes buffered before it must be committed first, 2 s per request
+# here, and meanwhile other clients are served.
+s3_ctl delay 2000 >/dev/null
+fx_check "NFS: truncating OPEN on a slow store" \
+  "$FLEXFS_BUILDDIR/tests/integration/nfs_raw" "$GW_PORT" truncate-slow-store
+s3_ctl up >/dev/null
 
 fx_check "unmount" fx_umount "$M"
 [ "$(s3_stat bad_signature)" = 0 ] || fx_fail "the proxy refused signatures"

@@ -13,6 +13,7 @@ It also injects faults on command, through control requests on its own port
   /__ctl/fail?n=N&status=S   answer status S (default 503) to the next N requests
   /__ctl/down?n=N            close the next N requests without an answer
                              (n=-1: until /__ctl/up)
+  /__ctl/delay?ms=M          hold every request M ms before it goes on
   /__ctl/up                  clear faults
   /__ctl/stats               JSON counters (connections, requests, verified,
                              bad_signature, faults, dropped, methods)
@@ -42,6 +43,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 
 AUTH_RE = re.compile(
@@ -59,6 +61,7 @@ class State:
         self.fail_n = 0
         self.fail_status = 503
         self.down_n = 0
+        self.delay_ms = 0
         self.stats = {'connections': 0, 'requests': 0, 'verified': 0, 'bad_signature': 0,
                       'bad_request': 0, 'faults': 0, 'dropped': 0,
                       'methods': {}}
@@ -227,9 +230,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.fail_status = int(q.get('status', '503'))
             elif what == 'down':
                 st.down_n = int(q.get('n', '-1'))
+            elif what == 'delay':
+                st.delay_ms = int(q.get('ms', '0'))
             elif what == 'up':
                 st.down_n = 0
                 st.fail_n = 0
+                st.delay_ms = 0
             elif what == 'reset':
                 for k in st.stats:
                     st.stats[k] = {} if k == 'methods' else 0
@@ -272,6 +278,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_plain(status, s3_error_xml(code, msg))
             return
         st.count('verified')
+        with st.lock:
+            delay = st.delay_ms
+        if delay:
+            time.sleep(delay / 1000.0)
         self.forward(body, self.path_style_target())
 
     def path_style_target(self):
