@@ -67,11 +67,12 @@ static uint32_t open_flags(uint32_t access)
     }
 }
 
+/* OPEN of what is not a regular file: ISDIR, else SYMLINK, for special
+ * files too (RFC 7530 16.16.5: the client could not know beforehand, so
+ * INVAL would be wrong). */
 static nfsstat4 type_error(uint32_t mode)
 {
-    if (S_ISDIR(mode))
-        return NFS4ERR_ISDIR;
-    return S_ISLNK(mode) ? NFS4ERR_SYMLINK : NFS4ERR_INVAL;
+    return S_ISDIR(mode) ? NFS4ERR_ISDIR : NFS4ERR_SYMLINK;
 }
 
 /* Share reservations of other owners on ino against access/deny. */
@@ -114,6 +115,18 @@ static void verf_times(const verifier4 v, struct meta_setattr *sa)
     sa->atime.time.nsec = sa->mtime.time.nsec = 0;
 }
 
+/* Whether the caller lacks the permission its OPEN asks: that answer
+ * comes before a share conflict's, as from Linux's server. */
+static int open_perm_denied(struct op_open *o)
+{
+    struct nfs4_cctx *c = o->c;
+    uint32_t acc = o->args->share_access;
+    return ((acc & OPEN4_SHARE_ACCESS_READ) &&
+            meta_access(c->srv->meta, &c->cred, o->attr.ino, PERM_READ) < 0) ||
+           ((acc & OPEN4_SHARE_ACCESS_WRITE) &&
+            meta_access(c->srv->meta, &c->cred, o->attr.ino, PERM_WRITE) < 0);
+}
+
 /* Opens the existing file o->attr (already looked up) for the state. */
 static nfsstat4 open_existing(struct op_open *o, uint64_t session, int trunc)
 {
@@ -123,7 +136,7 @@ static nfsstat4 open_existing(struct op_open *o, uint64_t session, int trunc)
     nfsstat4 st = share_check(c->srv->state, o->attr.ino, o->ow,
                               o->args->share_access, o->args->share_deny);
     if (st != NFS4_OK)
-        return st;
+        return open_perm_denied(o) ? NFS4ERR_ACCESS : st;
     if (trunc) {
         /* Buffered writes come before the truncation, not after it.  A
          * commit open_prepare saw fail is not tried again here, with the
@@ -183,14 +196,26 @@ static const struct meta_setattr *create_attrs(struct op_open *o,
     return buf->valid || buf->atime.how || buf->mtime.how ? buf : NULL;
 }
 
-/* What OPEN reports as set on a new file; sets its ACL, the one create
- * attribute that takes a transaction of its own. */
-static nfsstat4 created_attrs(struct op_open *o)
+/* What OPEN reports as set on a new file; sets its size and ACL, the
+ * create attributes that take a transaction of their own. */
+static nfsstat4 created_attrs(struct op_open *o, uint64_t session)
 {
     createhow4 *how = &o->args->openhow.openflag4_u.how;
     if (how->mode == EXCLUSIVE4) {
         o->attrset = VERF_ATTRSET;
         return NFS4_OK;
+    }
+    if ((o->sa.sa.valid & META_SET_SIZE) && o->sa.sa.size != 0) {
+        /* The initial size (RFC 7530 16.16: createattrs are the new
+         * file's attributes), set through the open the create made, so
+         * the new file's mode does not matter. */
+        struct meta_setattr sz = { .valid = META_SET_SIZE,
+                                   .size = o->sa.sa.size,
+                                   .open_session = session };
+        int rc = meta_setattr(o->c->srv->meta, &o->c->cred, o->attr.ino, &sz,
+                              &o->attr);
+        if (rc < 0)
+            return nfs4_errno(rc);
     }
     if (o->sa.has_acl) {
         struct nfs4_fh fh = { .kind = NFS4_FH_INODE, .vol = o->dirfh.vol,
@@ -235,7 +260,7 @@ static nfsstat4 open_create(struct op_open *o, uint64_t session)
                              &o->dir_change);
         if (rc == 0) {
             o->created = 1;
-            nfsstat4 st = created_attrs(o);
+            nfsstat4 st = created_attrs(o, session);
             /* No stateid will hold the open the create counted. */
             if (st != NFS4_OK && session)
                 meta_release(m, o->attr.ino, session);
@@ -327,6 +352,8 @@ static nfsstat4 open_state(struct op_open *o, uint64_t session,
             meta_release(o->c->srv->meta, o->attr.ino, session);
         sd->access |= o->args->share_access;
         sd->deny |= o->args->share_deny;
+        sd->access_seen |= (uint8_t)(1u << o->args->share_access);
+        sd->deny_seen |= (uint8_t)(1u << o->args->share_deny);
         sd->seqid++;
         *out = sd;
         return NFS4_OK;
@@ -342,6 +369,8 @@ static nfsstat4 open_state(struct op_open *o, uint64_t session,
     }
     sd->access = o->args->share_access;
     sd->deny = o->args->share_deny;
+    sd->access_seen = (uint8_t)(1u << sd->access);
+    sd->deny_seen = (uint8_t)(1u << sd->deny);
     sd->uid = o->c->cred.uid;
     sd->session = session;
     *out = sd;
@@ -558,6 +587,28 @@ nfsstat4 nfs4_op_open_confirm(struct nfs4_cctx *c, nfs_argop4 *a,
     return ret;
 }
 
+/* A downgrade must name access and deny values that OPENs of this
+ * stateid asked for (RFC 7530 16.19.4: the union of some of them), as
+ * Linux's server checks. */
+static int downgrade_ok(const struct nfs4_stid *sd, uint32_t acc,
+                        uint32_t deny)
+{
+    return acc != 0 && acc <= OPEN4_SHARE_ACCESS_BOTH &&
+           deny <= OPEN4_SHARE_DENY_BOTH && !(acc & ~sd->access) &&
+           !(deny & ~sd->deny) && (sd->access_seen & (1u << acc)) &&
+           (sd->deny_seen & (1u << deny));
+}
+
+/* The values of seen still within v after a downgrade to v. */
+static uint8_t seen_within(uint8_t seen, uint32_t v)
+{
+    uint8_t out = 0;
+    for (unsigned i = 0; i < 4; i++)
+        if ((seen & (1u << i)) && !(i & ~v))
+            out |= (uint8_t)(1u << i);
+    return out;
+}
+
 nfsstat4 nfs4_op_open_downgrade(struct nfs4_cctx *c, nfs_argop4 *a,
                                 nfs_resop4 *r)
 {
@@ -574,12 +625,13 @@ nfsstat4 nfs4_op_open_downgrade(struct nfs4_cctx *c, nfs_argop4 *a,
         uint32_t acc = args->share_access, deny = args->share_deny;
         if (ret == NFS4_OK && !sd->owner->confirmed)
             ret = NFS4ERR_BAD_STATEID;
-        if (ret == NFS4_OK &&
-            (acc == 0 || (acc & ~sd->access) || (deny & ~sd->deny)))
-            ret = NFS4ERR_INVAL;        /* only a subset is a downgrade */
+        if (ret == NFS4_OK && !downgrade_ok(sd, acc, deny))
+            ret = NFS4ERR_INVAL;
         if (ret == NFS4_OK) {
             sd->access = acc;
             sd->deny = deny;
+            sd->access_seen = seen_within(sd->access_seen, acc);
+            sd->deny_seen = seen_within(sd->deny_seen, deny);
             sd->seqid++;
             nfs4_stid_wire(st, sd, &ok->open_stateid);
         }

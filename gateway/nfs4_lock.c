@@ -143,7 +143,12 @@ static nfsstat4 lock_owners(struct nfs4_cctx *c, LOCK4args *args,
     *replayed = 0;
     if (args->locker.new_lock_owner) {
         open_to_lock_owner4 *ol = &args->locker.locker4_u.open_owner;
-        if ((ret = nfs4_stid_lookup(st, &ol->open_stateid, &sd)) != NFS4_OK)
+        /* An unknown clientid in the new lock-owner is STALE_CLIENTID,
+         * whatever the open stateid (RFC 7530 16.10.5). */
+        struct nfs4_client *lcl;
+        if ((ret = nfs4_client_get(st, ol->lock_owner.clientid, &lcl)) !=
+                NFS4_OK ||
+            (ret = nfs4_stid_lookup(st, &ol->open_stateid, &sd)) != NFS4_OK)
             return ret;
         if (sd->is_lock || sd->file->ino != c->cur.ino)
             return NFS4ERR_BAD_STATEID;

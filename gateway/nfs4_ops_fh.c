@@ -104,6 +104,8 @@ nfsstat4 nfs4_op_lookupp(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
 {
     struct meta_attr dir, at;
     nfsstat4 st = nfs4_cur_dir(c, &dir);
+    if (st == NFS4ERR_SYMLINK)
+        return NFS4ERR_NOTDIR;          /* not among LOOKUPP's errors */
     if (st != NFS4_OK)
         return st;
     if (c->cur.kind == NFS4_FH_ROOT)

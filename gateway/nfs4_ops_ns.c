@@ -24,8 +24,11 @@ nfsstat4 nfs4_op_access(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     nfsstat4 st = nfs4_cur_attr(c, &at);
     if (st != NFS4_OK)
         return st;
-    uint32_t all = ACCESS4_READ | ACCESS4_LOOKUP | ACCESS4_MODIFY |
-                   ACCESS4_EXTEND | ACCESS4_DELETE | ACCESS4_EXECUTE;
+    /* LOOKUP and DELETE mean something only for directories, EXECUTE
+     * only for other objects (RFC 7530 16.1.4); supported says so. */
+    uint32_t all = ACCESS4_READ | ACCESS4_MODIFY | ACCESS4_EXTEND |
+                   (S_ISDIR(at.mode) ? ACCESS4_LOOKUP | ACCESS4_DELETE
+                                     : ACCESS4_EXECUTE);
     want &= all;
     ok->supported = want;
     ok->access = 0;
@@ -577,9 +580,10 @@ nfsstat4 nfs4_op_readdir(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
     d.tail = &d.head;
     d.maxcount = args->maxcount < NFS4_MAXDIR ? args->maxcount : NFS4_MAXDIR;
     d.dircount = args->dircount ? args->dircount : d.maxcount;
-    /* The reply's own words: status, verifier, the end marker and eof. */
-    d.used = 4 + 8 + 4 + 4;
-    if (d.maxcount <= d.used)
+    /* maxcount bounds READDIR4resok (RFC 7530 16.24.4): the verifier,
+     * the end marker and eof, then the entries. */
+    d.used = 8 + 4 + 4;
+    if (d.maxcount < d.used)
         return NFS4ERR_TOOSMALL;
 
     int eof = 0;

@@ -261,6 +261,10 @@ nfsstat4 nfs4_stid_lookup(struct nfs4_state *st, const stateid4 *sid,
                           struct nfs4_stid **out)
 {
     const unsigned char *o = (const unsigned char *)sid->other;
+    /* A special stateid where an open or lock one is needed never came
+     * from an earlier instance (RFC 7530 9.1.4.3). */
+    if (all_bytes(sid, 0, sid->seqid) || all_bytes(sid, 0xff, sid->seqid))
+        return NFS4ERR_BAD_STATEID;
     if (get32(o) != st->srv->boot_id)
         return NFS4ERR_STALE_STATEID;
     uint64_t id = (uint64_t)get32(o + 4) << 32 | get32(o + 8);
@@ -650,6 +654,15 @@ nfsstat4 nfs4_client_get(struct nfs4_state *st, clientid4 id,
     return NFS4_OK;
 }
 
+/* Whether cl holds opens or locks. */
+static int client_has_state(const struct nfs4_client *cl)
+{
+    for (const struct nfs4_owner *ow = cl->owners; ow; ow = ow->cnext)
+        if (ow->stids)
+            return 1;
+    return 0;
+}
+
 static void principal_of(const struct nfs4_cctx *c, struct nfs4_principal *p)
 {
     memset(p, 0, sizeof(*p));
@@ -699,7 +712,11 @@ nfsstat4 nfs4_op_setclientid(struct nfs4_cctx *c, nfs_argop4 *a,
     pthread_mutex_lock(&st->mu);
     struct nfs4_client *conf = client_by_name(st, id, idlen, 1);
     if (conf && !principal_eq(&conf->princ, &pr)) {
-        if (conf->renewed + (int64_t)c->srv->lease_secs > nfs4_now()) {
+        /* Another principal's client with the id: refused while it holds
+         * state under a running lease (RFC 7530 16.33.5), as Linux does;
+         * else it is taken over. */
+        if (conf->renewed + (int64_t)c->srv->lease_secs > nfs4_now() &&
+            client_has_state(conf)) {
             clientaddr4 *u = &res->SETCLIENTID4res_u.client_using;
             u->na_r_netid = strdup(conf->netid);
             u->na_r_addr = strdup(conf->addr);
@@ -827,13 +844,6 @@ nfsstat4 nfs4_op_renew(struct nfs4_cctx *c, nfs_argop4 *a, nfs_resop4 *r)
  * after an hour. */
 #define IDLE_CLIENT_SECS 3600
 
-static int client_has_state(const struct nfs4_client *cl)
-{
-    for (const struct nfs4_owner *ow = cl->owners; ow; ow = ow->cnext)
-        if (ow->stids)
-            return 1;
-    return 0;
-}
 
 /* Drops cl if its lease ran out and it holds state (or long idle), else
  * its owners without state a lease after their last use. */

@@ -84,6 +84,9 @@ struct nfs4_stid {
     struct nfs4_owner *owner;
     struct nfs4_file *file;
     uint32_t access, deny;              /* open: share reservation */
+    uint8_t access_seen, deny_seen;     /* open: bit 1 << v for each access
+                                           and deny value v an OPEN asked
+                                           (what OPEN_DOWNGRADE may ask) */
     uint32_t uid;                       /* open: whose OPEN checked access */
     struct nfs4_stid *open;             /* lock: the open it came from */
     uint64_t session;                   /* open: the core session counted */
