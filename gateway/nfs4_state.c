@@ -42,6 +42,9 @@
  * SETCLIENTID answers NFS4ERR_RESOURCE until leases run out.  A mount
  * uses one. */
 #define MAX_CLIENTS 65536
+/* Stateids and clientids of expired clients remembered for EXPIRED. */
+#define GONE_STIDS   16384
+#define GONE_CLIENTS 1024
 
 static uint32_t hash_bytes(uint64_t seed, const char *p, u_int n)
 {
@@ -67,6 +70,8 @@ static void state_free_tables(struct nfs4_state *st)
     free(st->files);
     free(st->clients_id);
     free(st->clients_name);
+    free(st->gone_stids);
+    free(st->gone_clients);
     free(st);
 }
 
@@ -82,8 +87,11 @@ int nfs4_state_create(struct nfs4_server *s)
     st->files = calloc(NBUCKETS, sizeof(*st->files));
     st->clients_id = calloc(NBUCKETS, sizeof(*st->clients_id));
     st->clients_name = calloc(NBUCKETS, sizeof(*st->clients_name));
+    st->gone_stids = calloc(GONE_STIDS, sizeof(*st->gone_stids));
+    st->gone_clients = calloc(GONE_CLIENTS, sizeof(*st->gone_clients));
     if (!st->stids || !st->owners || !st->owner_ids || !st->files ||
-        !st->clients_id || !st->clients_name) {
+        !st->clients_id || !st->clients_name || !st->gone_stids ||
+        !st->gone_clients) {
         state_free_tables(st);
         return -ENOMEM;
     }
@@ -257,6 +265,38 @@ void nfs4_stid_free(struct nfs4_state *st, struct nfs4_stid *sd)
     nfs4_file_put(st, f);
 }
 
+/* ---- what expired clients leave behind ---- */
+
+static int in_ring(const uint64_t *ring, unsigned n, uint64_t v)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (ring[i] == v)
+            return 1;
+    return 0;
+}
+
+static void ring_add(uint64_t *ring, unsigned n, unsigned *next, uint64_t v)
+{
+    ring[*next] = v;
+    *next = (*next + 1) % n;
+}
+
+/* Drops cl and its state, remembering its stateids and, when its lease
+ * ran out (not when the client rebooted: that clientid is simply not
+ * known), its clientid: their later use answers EXPIRED (RFC 7530
+ * 9.6.3). */
+static void client_expire(struct nfs4_state *st, struct nfs4_client *cl,
+                          int lease_over)
+{
+    if (lease_over)
+        ring_add(st->gone_clients, GONE_CLIENTS, &st->gone_client_next,
+                 cl->clientid);
+    for (struct nfs4_owner *ow = cl->owners; ow; ow = ow->cnext)
+        for (struct nfs4_stid *sd = ow->stids; sd; sd = sd->onext)
+            ring_add(st->gone_stids, GONE_STIDS, &st->gone_stid_next, sd->id);
+    client_free(st, cl);
+}
+
 nfsstat4 nfs4_stid_lookup(struct nfs4_state *st, const stateid4 *sid,
                           struct nfs4_stid **out)
 {
@@ -272,7 +312,8 @@ nfsstat4 nfs4_stid_lookup(struct nfs4_state *st, const stateid4 *sid,
     while (sd && sd->id != id)
         sd = sd->hnext;
     if (!sd)
-        return NFS4ERR_BAD_STATEID;
+        return in_ring(st->gone_stids, GONE_STIDS, id) ? NFS4ERR_EXPIRED
+                                                       : NFS4ERR_BAD_STATEID;
     sd->owner->cl->renewed = nfs4_now();
     *out = sd;
     return NFS4_OK;
@@ -646,7 +687,8 @@ nfsstat4 nfs4_client_get(struct nfs4_state *st, clientid4 id,
 {
     struct nfs4_client *cl = client_by_id(st, id, 1);
     if (!cl)
-        return NFS4ERR_STALE_CLIENTID;
+        return id && in_ring(st->gone_clients, GONE_CLIENTS, id)
+                   ? NFS4ERR_EXPIRED : NFS4ERR_STALE_CLIENTID;
     /* A lease that ran out but whose state the reaper has not dropped yet
      * is simply renewed: nothing conflicting was granted meanwhile. */
     cl->renewed = nfs4_now();
@@ -729,7 +771,7 @@ nfsstat4 nfs4_op_setclientid(struct nfs4_cctx *c, nfs_argop4 *a,
             }
             return NFS4ERR_CLID_INUSE;
         }
-        client_free(st, conf);          /* its lease is over */
+        client_expire(st, conf, 1);     /* its lease is over */
         conf = NULL;
     }
     struct nfs4_client *unconf = client_by_name(st, id, idlen, 0);
@@ -808,7 +850,7 @@ nfsstat4 nfs4_op_setclientid_confirm(struct nfs4_cctx *c, nfs_argop4 *a,
                 log_info("nfs4: client id %.*s restarted; dropping the "
                          "state of clientid %llx", (int)old->idlen, old->id,
                          (unsigned long long)old->clientid);
-                client_free(st, old);
+                client_expire(st, old, 0);
             }
             unconf->confirmed = 1;
             unconf->renewed = nfs4_now();
@@ -853,10 +895,13 @@ static void reap_client(struct nfs4_state *st, struct nfs4_client *cl,
     if (cl->renewed + lease < now &&
         (!cl->confirmed || client_has_state(cl) ||
          cl->renewed + IDLE_CLIENT_SECS < now)) {
-        if (cl->confirmed)
-            log_info("nfs4: lease of client %.*s expired; dropping its "
-                     "state", (int)cl->idlen, cl->id);
-        client_free(st, cl);
+        if (!cl->confirmed) {
+            client_free(st, cl);
+            return;
+        }
+        log_info("nfs4: lease of client %.*s expired; dropping its state",
+                 (int)cl->idlen, cl->id);
+        client_expire(st, cl, 1);
         return;
     }
     /* Owners without state are kept a lease long, for the replay of their

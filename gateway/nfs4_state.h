@@ -104,6 +104,11 @@ struct nfs4_state {
     struct nfs4_stid **stids;           /* hash buckets */
     struct nfs4_owner **owners;
     struct nfs4_owner **owner_ids;      /* by ikey */
+    /* Clientids and stateids of clients whose state was dropped (lease
+     * expiry, a reboot), so that their use answers EXPIRED rather than
+     * STALE or BAD; the last few thousand, in rings. */
+    uint64_t *gone_stids, *gone_clients;
+    unsigned gone_stid_next, gone_client_next;
     struct nfs4_file **files;
 };
 

@@ -919,6 +919,8 @@ static void test_clientids(struct conn *c)
           "a retransmitted confirmation is fine");
     check(renew(c, &alice, a.id) == NFS4ERR_STALE_CLIENTID,
           "old clientid after the reboot: STALE_CLIENTID");
+    check(do_close(c, &a, &of) == NFS4ERR_EXPIRED,
+          "CLOSE of the old instance's open: EXPIRED");
     check(renew(c, &alice, id) == NFS4_OK, "new clientid renews");
     check(renew(c, &alice, id ^ 0xffff00000000ull) == NFS4ERR_STALE_CLIENTID,
           "a clientid of another server instance: STALE_CLIENTID");
@@ -1577,15 +1579,15 @@ static void test_expire(struct conn *c, int lease)
         check(renew(c, &ROOT, cl.id) == NFS4_OK, "RENEW %d", i);
     }
     sleep((unsigned)lease * 2 + 2);
-    check(renew(c, &ROOT, cl.id) == NFS4ERR_STALE_CLIENTID,
-          "RENEW after the lease ran out: STALE_CLIENTID");
+    check(renew(c, &ROOT, cl.id) == NFS4ERR_EXPIRED,
+          "RENEW after the lease ran out: EXPIRED (9.6.3)");
     check(renew(c, &ROOT, idle.id) == NFS4_OK,
           "the idle client without state still renews");
     char buf[4];
     uint32_t got;
     int eof;
     check(do_read(c, &ROOT, &f.fh, &f.sid, 0, 4, buf, &got, &eof) ==
-              NFS4ERR_BAD_STATEID, "its stateid is gone");
+              NFS4ERR_EXPIRED, "its stateid: EXPIRED");
     /* Its DENY_BOTH went with it: another client may open the file. */
     struct client other = { .verf = 4, .name = uniq("raw-test-other"),
                             .cr = &ROOT };
