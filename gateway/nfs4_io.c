@@ -75,14 +75,15 @@ static nfsstat4 type_error(uint32_t mode)
     return S_ISDIR(mode) ? NFS4ERR_ISDIR : NFS4ERR_SYMLINK;
 }
 
-/* Share reservations of other owners on ino against access/deny. */
+/* The share reservations on ino against an OPEN's access/deny.  The
+ * opener's own count too: a file its earlier OPEN denies reading cannot
+ * be opened to read again (RFC 7530 9.9), as Linux's server holds. */
 static nfsstat4 share_check(struct nfs4_state *st, uint64_t ino,
-                            const struct nfs4_owner *ow, uint32_t access,
-                            uint32_t deny)
+                            uint32_t access, uint32_t deny)
 {
     struct nfs4_file *f = nfs4_file_get(st, ino, 0, 0);
     for (struct nfs4_stid *sd = f ? f->stids : NULL; sd; sd = sd->fnext) {
-        if (sd->is_lock || sd->owner == ow)
+        if (sd->is_lock)
             continue;
         if ((sd->deny & access) || (sd->access & deny))
             return NFS4ERR_SHARE_DENIED;
@@ -133,7 +134,7 @@ static nfsstat4 open_existing(struct op_open *o, uint64_t session, int trunc)
     struct nfs4_cctx *c = o->c;
     if (!S_ISREG(o->attr.mode))
         return type_error(o->attr.mode);
-    nfsstat4 st = share_check(c->srv->state, o->attr.ino, o->ow,
+    nfsstat4 st = share_check(c->srv->state, o->attr.ino,
                               o->args->share_access, o->args->share_deny);
     if (st != NFS4_OK)
         return open_perm_denied(o) ? NFS4ERR_ACCESS : st;

@@ -2603,6 +2603,15 @@ static void test_pynfs_answers(struct conn *c)
     check(runx(c, &ROOT, &b, NULL) == NFS4ERR_STALE_CLIENTID,
           "LOCK for a lock-owner of clientid 0: STALE_CLIENTID");
 
+    /* [OPEN21, OPEN25] An owner's own deny holds against its next OPEN. */
+    struct ofile self = { .owner = "pyn-self", .seqid = 1 };
+    check(do_open(c, &cl, &dir, "selfdeny", 1, OPEN4_SHARE_ACCESS_BOTH,
+                  OPEN4_SHARE_DENY_READ, &self) == NFS4_OK &&
+              do_open(c, &cl, &dir, "selfdeny", 0, OPEN4_SHARE_ACCESS_READ,
+                      0, &self) == NFS4ERR_SHARE_DENIED,
+          "OPEN to read by the owner whose OPEN denies reading: "
+          "SHARE_DENIED");
+
     /* [OPEN20] Permission is answered before a share conflict: uid 1
      * asks to read a 0600 file of root's that root's open denies. */
     static const struct cred other = { 1, 1, "pyn-other" };
