@@ -33,7 +33,8 @@
 #define PACL_MASK      0x10
 #define PACL_OTHER     0x20
 #define PACL_VERSION   2
-#define PACL_MAX       64               /* entries we handle */
+#define PACL_MAX       1024             /* entries we handle (the core
+                                           takes up to ACL_MAX_ENTRIES) */
 
 static const char XA_ACCESS[] = "system.posix_acl_access";
 static const char XA_DEFAULT[] = "system.posix_acl_default";

@@ -1613,7 +1613,7 @@ static void ace(nfsace4 *a, acetype4 type, aceflag4 flag, acemask4 mask,
 static nfsstat4 set_acl(struct conn *c, const nfs_fh4 *fh, nfsace4 *aces,
                         u_int n)
 {
-    static char buf[4096];
+    static char buf[16384];
     static uint32_t w[2] = { 1u << FATTR4_ACL, 0 };
     fattr4_acl acl = { n, aces };
     XDR x;
@@ -2602,6 +2602,19 @@ static void test_pynfs_answers(struct conn *c)
     lo->lock_owner.owner.owner_len = 8;
     check(runx(c, &ROOT, &b, NULL) == NFS4ERR_STALE_CLIENTID,
           "LOCK for a lock-owner of clientid 0: STALE_CLIENTID");
+
+    /* [ACL10] An ACL of 200 ACEs. */
+    static nfsace4 many[200];
+    static char whos[200][8];
+    for (int i = 0; i < 200; i++) {
+        snprintf(whos[i], sizeof(whos[i]), "%d", 10000 + i);
+        ace(&many[i], ACE4_ACCESS_ALLOWED_ACE_TYPE, 0, ACE4_READ_DATA,
+            whos[i]);
+    }
+    uint32_t mode;
+    check(set_acl(c, &of.fh, many, 200) == NFS4_OK &&
+              acl_allows(c, &of.fh, "10150", ACE4_READ_DATA, &mode),
+          "an ACL of 200 ACEs");
 
     /* [OPEN21, OPEN25] An owner's own deny holds against its next OPEN. */
     struct ofile self = { .owner = "pyn-self", .seqid = 1 };
