@@ -25,6 +25,9 @@
 #define LW_TOMB_SECS   60
 #define LW_MAX_DEPTH   64               /* of a wait-for chain */
 #define LW_MAX_STEPS   4096             /* of one deadlock search */
+/* Requests one session may have waiting: each holds a deferred call and
+ * its memory, and a mount has one per blocked thread.  Past it: ENOLCK. */
+#define LW_MAX_SESSION 4096
 
 struct lw_waiter {
     struct lw_waiter *next;
@@ -49,6 +52,7 @@ struct grace_lock {
 struct lockwait {
     pthread_mutex_t mu;                 /* guards the fields below it */
     struct lw_waiter *head, **tail;     /* in arrival order */
+    size_t nwaiting;
     struct lw_tomb tombs[LW_TOMBS];
     unsigned next_tomb;
     int closing;
@@ -167,6 +171,7 @@ static struct lw_waiter *unlink_at(struct lockwait *lw, struct lw_waiter **pp)
     if (lw->tail == &w->next)
         lw->tail = pp;
     w->next = NULL;
+    lw->nwaiting--;
     return w;
 }
 
@@ -175,6 +180,7 @@ static void lw_append(struct lockwait *lw, struct lw_waiter *w)
     w->next = NULL;
     *lw->tail = w;
     lw->tail = &w->next;
+    lw->nwaiting++;
 }
 
 static int same_id(const struct lock_owner_id *a, uint64_t session,
@@ -218,6 +224,18 @@ static int deadlock(struct lockwait *lw, const struct meta_lock *lk,
 }
 
 /* A cancel that came first: consumed (1) if it names this request. */
+/* Whether session has LW_MAX_SESSION requests waiting already. */
+static int session_full(const struct lockwait *lw, uint64_t session)
+{
+    if (lw->nwaiting < LW_MAX_SESSION)
+        return 0;
+    size_t n = 0;
+    for (const struct lw_waiter *w = lw->head; w; w = w->next)
+        if (w->lk.session == session && ++n >= LW_MAX_SESSION)
+            return 1;
+    return 0;
+}
+
 static int tomb_take(struct lockwait *lw, uint64_t session, uint64_t token)
 {
     int64_t now = mono_now();
@@ -261,6 +279,11 @@ int meta_lock_wait(struct meta *m, uint64_t ino, const struct meta_lock *lk,
     if (rc == -EAGAIN) {
         if (deadlock(lw, lk, &nw->cf)) {
             rc = -EDEADLK;
+        } else if (session_full(lw, lk->session)) {
+            log_warn("locks: session %llu has %u requests waiting; "
+                     "refusing more", (unsigned long long)lk->session,
+                     LW_MAX_SESSION);
+            rc = -ENOLCK;
         } else {
             lw_append(lw, nw);
             nw = NULL;

@@ -492,6 +492,33 @@ START_TEST(close_ends_waiters)
 }
 END_TEST
 
+/* One session may have 4,096 requests waiting; the next is refused
+ * (ENOLCK), other sessions' are not. */
+START_TEST(waiters_per_session)
+{
+    enum { N = 4096 };
+    struct waitrec *w = calloc(N + 2, sizeof(*w));
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(set(META_LOCK_WRITE, 0, 9, s1, 1), 0);
+    for (int i = 0; i < N + 2; i++)
+        wr_init(&w[i]);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(wait_lock(META_LOCK_READ, 0, 9, s2, 100 + (uint64_t)i,
+                                   1 + (uint64_t)i, &w[i]),
+                         META_LOCK_QUEUED);
+    ck_assert_int_eq(wait_lock(META_LOCK_READ, 0, 9, s2, 99, 9999, &w[N]),
+                     -ENOLCK);
+    ck_assert_int_eq(wait_lock(META_LOCK_READ, 0, 9, s3, 3, 1, &w[N + 1]),
+                     META_LOCK_QUEUED);
+    ck_assert_int_eq(set(META_LOCK_UNLOCK, 0, 9, s1, 1), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(wr_finished(&w[i]), 1);
+    ck_assert_int_eq(wr_finished(&w[N]), 0);
+    ck_assert_int_eq(wr_finished(&w[N + 1]), 1);
+    free(w);
+}
+END_TEST
+
 /* ---- threads ---- */
 
 #define NTHREADS 4
@@ -552,6 +579,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, lsetup, tu_teardown);
     tcase_set_timeout(t, 60);
     tcase_add_test(t, conflicts);
+    tcase_add_test(t, waiters_per_session);
     tcase_add_test(t, split_merge);
     tcase_add_test(t, to_eof);
     tcase_add_test(t, flock_locks);
