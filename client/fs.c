@@ -219,6 +219,36 @@ static void reply_attr_res(fuse_req_t req, struct fnode *fn, const fx_attr *a)
     fuse_reply_attr(req, &st, cl->opts.attr_timeout);
 }
 
+/* A directory removed while the kernel still holds it (an open
+ * descriptor, someone's working directory) is gone at the gateway, which
+ * answers ESTALE.  POSIX has such a directory behave as empty, with no
+ * links, and refuse new entries (ENOENT): its last attributes, with nlink
+ * 0, stand for it.  Whether gw is one (then *last, if given). */
+static int removed_dir(struct client *cl, uint64_t gw, fx_attr *last)
+{
+    if (gw == session_volume(cl->sess)->root)
+        return 0;                       /* a volume never goes this way */
+    struct fnode *fn = fnode_find(cl->inodes, gw);
+    if (!fn)
+        return 0;
+    pthread_mutex_lock(&fn->lock);
+    int dir = fn->have_attr && S_ISDIR(fn->attr.mode);
+    if (dir && last) {
+        *last = fn->attr;
+        last->nlink = 0;
+    }
+    pthread_mutex_unlock(&fn->lock);
+    fnode_put(cl->inodes, fn);
+    return dir;
+}
+
+/* The error of a call naming an entry of directory gw: ENOENT in a
+ * removed one. */
+static int entry_errno(struct client *cl, uint64_t gw, int err)
+{
+    return err == ESTALE && removed_dir(cl, gw, NULL) ? ENOENT : err;
+}
+
 /* A call of ours that added, removed or moved a name answered with the
  * directory's new attributes.  The kernel drops a directory's cached
  * attributes whenever one of its entries changes and asks for them before
@@ -276,7 +306,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else if (r.status)
-        fuse_reply_err(req, r.status);
+        fuse_reply_err(req, entry_errno(cl, a.parent, r.status));
     else
         reply_entry(req, &r.fx_attr_res_u.attr);
     xdr_free((xdrproc_t)xdr_fx_attr_res, (char *)&r);
@@ -307,7 +337,7 @@ static void make_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a,
         return;
     }
     if (r.status) {
-        fuse_reply_err(req, r.status);
+        fuse_reply_err(req, entry_errno(cl, GW(cl, parent), r.status));
     } else {
         dir_changed(cl, &r.fx_entry_res_u.ok.parent);
         reply_entry(req, &r.fx_entry_res_u.ok.attr);
@@ -315,10 +345,12 @@ static void make_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a,
     xdr_free((xdrproc_t)xdr_fx_entry_res, (char *)&r);
 }
 
-/* A call that removes or moves a name (UNLINK, RMDIR, RENAME).  A resent
- * call that finds the name gone (ENOENT) succeeded: our first try did the
- * work before the connection broke. */
-static void unname_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a)
+/* A call that removes or moves a name (UNLINK, RMDIR, RENAME) in
+ * directory gw (and, for RENAME, gw2).  A resent call that finds the name
+ * gone (ENOENT) succeeded: our first try did the work before the
+ * connection broke. */
+static void unname_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a,
+                        uint64_t gw, uint64_t gw2)
 {
     struct client *cl = CL(req);
     struct rpc_cred cr;
@@ -344,6 +376,8 @@ static void unname_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a)
         xdr_free(xr, (char *)&r);
         if (rc == -ENOENT && resent)
             rc = 0;
+        if (rc == -ESTALE)
+            rc = -entry_errno(cl, gw2, entry_errno(cl, gw, ESTALE));
     }
     fuse_reply_err(req, -rc);
 }
@@ -392,6 +426,12 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
     get_cred(req, &cr);
     fx_attr a;
     int rc = do_getattr(cl, &cr, GW(cl, ino), &a);
+    if (rc == -ESTALE && removed_dir(cl, GW(cl, ino), &a)) {
+        struct stat st;
+        attr_to_stat(cl, &a, &st);
+        fuse_reply_attr(req, &st, 0);
+        return;
+    }
     if (rc < 0) {
         fuse_reply_err(req, -rc);
         return;
@@ -612,7 +652,8 @@ static void remove_name(fuse_req_t req, uint32_t proc, fuse_ino_t parent,
     if (refuse_read_only(req))
         return;
     fx_unlink_args a = { .parent = GW(CL(req), parent), .name = mkname(name) };
-    unname_call(req, proc, (xdrproc_t)xdr_fx_unlink_args, &a);
+    unname_call(req, proc, (xdrproc_t)xdr_fx_unlink_args, &a, a.parent,
+                a.parent);
 }
 
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -642,7 +683,8 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
         .flags = (flags & RENAME_NOREPLACE ? FX_RENAME_NOREPLACE : 0) |
                  (flags & RENAME_EXCHANGE ? FX_RENAME_EXCHANGE : 0),
     };
-    unname_call(req, FXPROC_RENAME, (xdrproc_t)xdr_fx_rename_args, &a);
+    unname_call(req, FXPROC_RENAME, (xdrproc_t)xdr_fx_rename_args, &a,
+                a.parent, a.newparent);
 }
 
 /* ---- open files ---- */
@@ -821,7 +863,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
             exclusive = 0;
             continue;
         }
-        rc = -st;
+        rc = -entry_errno(cl, a.parent, st);
         break;
     }
     if (rc < 0) {
@@ -1219,6 +1261,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     }
 out:
     pthread_mutex_unlock(&d->lock);
+    if (rc == -ESTALE && removed_dir(cl, gw, NULL)) {
+        rc = 0;                         /* empty, not even "." and ".." */
+        used = 0;
+    }
     /* Entries already placed must reach the kernel: an error only counts
      * when nothing was. */
     if (rc < 0 && used == 0)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # client_posix.sh - file and directory operations through a FUSE mount of
 # a real gateway with POSIX tools (cp, mv, ln, ln -s, mkfifo, mknod, chmod,
-# touch -d, stat, find, tar, rm -r), and their error cases.
+# touch -d, stat, find, tar, rm -r), and their error cases; a removed
+# directory still open or someone's working directory.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 fx_require_root
 fx_require_fuse
@@ -201,6 +202,47 @@ fx_check "non-owner cannot create in a 755 dir" \
   sh -c "! setpriv --reuid=4321 --regid=4321 --clear-groups touch '$M/e/nope' 2>/dev/null"
 rm -r "$M/e"
 fx_check "rm -r of a non-empty dir" test ! -e "$M/e"
+
+# ---- a removed directory still open, or a working directory ----
+# POSIX: it stays usable as an empty directory with no links, and no
+# entry can be made in it (ENOENT).  Removed here, and through another
+# mount of the same volume.
+removed_dir_checks() {
+  local dir=$1 remover=$2
+  python3 - "$dir" "$remover" <<'PY' || fx_fail "a removed directory (removed through $2)"
+import os, sys, time
+d, remover = sys.argv[1:]
+os.mkdir(d)
+fd = os.open(d, os.O_RDONLY)
+os.chdir(d)
+os.rmdir(remover)
+time.sleep(1.2)                 # past the attribute cache of the mount
+def fails(what, f, want):
+    try:
+        f()
+    except OSError as e:
+        if e.errno == want:
+            return
+        sys.exit("%s: %s, not %s" % (what, os.strerror(e.errno), os.strerror(want)))
+    sys.exit("%s: succeeded" % what)
+st = os.fstat(fd)
+assert st.st_nlink == 0, "fstat of the removed directory: nlink %d" % st.st_nlink
+assert os.stat(".").st_nlink == 0, "stat of the working directory"
+assert os.listdir(".") == [], "the working directory lists %r" % os.listdir(".")
+assert os.listdir(fd) == [], "the open directory lists entries"
+fails("create in it", lambda: open("new", "w"), 2)
+fails("mkdir in it", lambda: os.mkdir("sub"), 2)
+fails("symlink in it", lambda: os.symlink("t", "l"), 2)
+fails("stat of a name in it", lambda: os.stat("x"), 2)
+os.close(fd)
+os.chdir("/")
+PY
+}
+removed_dir_checks "$M/gone" "$M/gone"
+B=$T/mnt2
+fx_mount gw "$B"
+removed_dir_checks "$M/gone2" "$B/gone2"
+fx_check "unmount the second mount" fx_umount "$B"
 
 # ---- a read-only mount of the same volume ----
 R=$T/ro
