@@ -664,6 +664,15 @@ uint32_t nfs4_data_pending(struct nfs4_server *s, uint64_t ino,
     return n;
 }
 
+int nfs4_data_any(struct nfs4_server *s)
+{
+    struct nfs4_wcache *wc = s->wc;
+    pthread_mutex_lock(&wc->mu);
+    int any = wc->bytes > 0;
+    pthread_mutex_unlock(&wc->mu);
+    return any;
+}
+
 /* Inodes with buffered writes older than age (all of them when age < 0). */
 static size_t aged(struct nfs4_wcache *wc, int64_t age, uint64_t **out)
 {

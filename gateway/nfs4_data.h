@@ -31,6 +31,8 @@ void nfs4_data_drop(struct nfs4_server *s, uint64_t ino);
  * end of the furthest and the time of the last. */
 uint32_t nfs4_data_pending(struct nfs4_server *s, uint64_t ino,
                            uint64_t *end, struct meta_time *mtime);
+/* Whether any file has writes buffered (a hint: one may come at once). */
+int nfs4_data_any(struct nfs4_server *s);
 /* Commits every file whose oldest buffered write is older than age
  * seconds (the reaper's job, so nothing stays unstable for long). */
 void nfs4_data_commit_aged(struct nfs4_server *s, int64_t age);

@@ -447,7 +447,8 @@ static void open_prepare(struct op_open *o)
     if (!o->have_sa || how->mode != UNCHECKED4 ||
         args->claim.claim != CLAIM_NULL ||
         !(o->sa.sa.valid & META_SET_SIZE) || o->sa.sa.size != 0 ||
-        c->cur.kind != NFS4_FH_INODE || nfs4_check_name(name) != NFS4_OK ||
+        c->cur.kind != NFS4_FH_INODE || !nfs4_data_any(c->srv) ||
+        nfs4_check_name(name) != NFS4_OK ||
         meta_lookup(c->srv->meta, &c->cred, c->cur.ino, name->utf8string_val,
                     name->utf8string_len, &at) < 0 ||
         !S_ISREG(at.mode))
