@@ -627,7 +627,8 @@ static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
     if (refuse_read_only(req))
         return;
     fx_symlink_args a = { .parent = GW(CL(req), parent), .name = mkname(name),
-                          .target = (char *)link };
+                          .target = { .target_len = (u_int)strlen(link),
+                                      .target_val = (char *)link } };
     make_call(req, FXPROC_SYMLINK, (xdrproc_t)xdr_fx_symlink_args, &a,
               parent, name, 1);
 }

@@ -335,9 +335,16 @@ static enum rpc_verdict fx_symlink(struct rpc_req *req, void *a, void *r)
     fx_symlink_args *args = a;
     struct meta_attr at;
     struct meta_dirchange dc;
-    int rc = meta_symlink(meta_of(req), &req->cred, args->parent,
-                          NAME(args->name), args->name.fx_name_len,
-                          args->target, &at, &dc);
+    char target[FX_PATH_MAX + 1];
+    u_int len = args->target.target_len;
+    int rc = -EINVAL;                   /* a NUL inside: no such path */
+    if (!memchr(args->target.target_val, '\0', len)) {
+        memcpy(target, args->target.target_val, len);
+        target[len] = '\0';
+        rc = meta_symlink(meta_of(req), &req->cred, args->parent,
+                          NAME(args->name), args->name.fx_name_len, target,
+                          &at, &dc);
+    }
     return entry_reply(r, rc, &at, &dc);
 }
 

@@ -248,7 +248,14 @@ int gw_mkdir(struct gw *g, uint64_t parent, const char *name, uint32_t mode,
 int gw_symlink(struct gw *g, uint64_t parent, const char *name,
                const char *target, fx_attr *out)
 {
-    fx_symlink_args a = { parent, name_of(name, strlen(name)), (char *)target };
+    return gw_symlink_n(g, parent, name, target, strlen(target), out);
+}
+
+int gw_symlink_n(struct gw *g, uint64_t parent, const char *name,
+                 const char *target, size_t tlen, fx_attr *out)
+{
+    fx_symlink_args a = { parent, name_of(name, strlen(name)),
+                          { (u_int)tlen, (char *)target } };
     fx_entry_res r;
     memset(&r, 0, sizeof(r));
     CALL(FXPROC_SYMLINK, fx_symlink_args, &a, fx_entry_res, &r);

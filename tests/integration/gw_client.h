@@ -64,6 +64,8 @@ int gw_mkdir_n(struct gw *g, uint64_t parent, const char *name, size_t len,
                uint32_t mode, fx_attr *out);
 int gw_symlink(struct gw *g, uint64_t parent, const char *name,
                const char *target, fx_attr *out);
+int gw_symlink_n(struct gw *g, uint64_t parent, const char *name,
+                 const char *target, size_t tlen, fx_attr *out);
 /* target: a buffer of FX_PATH_MAX + 1 bytes. */
 int gw_readlink(struct gw *g, uint64_t ino, char *target);
 int gw_link(struct gw *g, uint64_t ino, uint64_t newparent, const char *name,

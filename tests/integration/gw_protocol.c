@@ -348,6 +348,9 @@ static void test_special_files(struct gw *g, uint64_t top)
     CHECK_OK(gw_lookup(g, top, "fifo", &a));
     CHECK_EQ(gw_readlink(g, a.ino, target), EINVAL);
     CHECK_EQ(gw_symlink(g, top, "link", "x", NULL), EEXIST);
+    /* A target with a NUL inside names no path: refused, not cut short. */
+    CHECK_EQ(gw_symlink_n(g, top, "nul", "a\0b", 3, NULL), EINVAL);
+    CHECK_EQ(gw_lookup(g, top, "nul", NULL), ENOENT);
 }
 
 static void test_link_unlink(struct gw *g, uint64_t top)
