@@ -1023,6 +1023,10 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
         fuse_reply_err(req, EINVAL);
         return;
     }
+    if (length > INT64_MAX - offset) {
+        fuse_reply_err(req, EFBIG);
+        return;
+    }
     if (refuse_read_only(req))
         return;
     /* Blocks are made when written, so there is nothing to reserve; what
@@ -1039,15 +1043,15 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
         return;
     uint64_t end = (uint64_t)offset + (uint64_t)length;
     int rc = wb_flush(cl, fn);
-    fx_attr cur;
-    if (rc == 0)
-        rc = do_getattr(cl, &cr, gw, &cur);
-    if (rc == 0 && cur.size < end) {
+    if (rc == 0) {
         fx_setattr_args a;
         memset(&a, 0, sizeof(a));
         a.ino = gw;
-        /* fallocate(2) needs a descriptor open for writing, as ftruncate. */
-        a.valid = FX_SET_SIZE | FX_SET_BY_HANDLE;
+        /* fallocate(2) needs a descriptor open for writing, as ftruncate.
+         * The gateway grows the size only if it is smaller, in one
+         * transaction: a size read here first could be stale by then, and
+         * setting it would cut off what another client just wrote. */
+        a.valid = FX_SET_SIZE | FX_SET_SIZE_GROW | FX_SET_BY_HANDLE;
         a.size = end;
         fx_attr out;
         rc = do_setattr(cl, &cr, &a, &out);

@@ -64,6 +64,7 @@ struct meta_settime {
 #define META_SET_UID   2u
 #define META_SET_GID   4u
 #define META_SET_SIZE  8u
+#define META_SET_GROW  16u              /* with SIZE: only if it grows */
 
 struct meta_setattr {
     uint32_t valid;                     /* META_SET_* bits */

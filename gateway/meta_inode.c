@@ -331,8 +331,15 @@ static int setattr_check(const struct meta_cred *cr, struct perm_node *pn,
 
 /* Checks sa against in (read with DB_RMW) and stores the result. */
 static int setattr_apply(struct tx *tx, const struct meta_cred *cr,
-                         struct inode *in, const struct meta_setattr *sa)
+                         struct inode *in, const struct meta_setattr *given)
 {
+    struct meta_setattr grow;
+    const struct meta_setattr *sa = given;
+    if ((given->valid & META_SET_GROW) && given->size <= in->size) {
+        grow = *given;                  /* nothing to grow: no size change */
+        grow.valid &= ~(uint32_t)(META_SET_SIZE | META_SET_GROW);
+        sa = &grow;
+    }
     struct perm_node pn = inode_perm(tx, in);
     uint32_t mode = in->mode;
     int by_handle = 0;

@@ -245,7 +245,7 @@ static enum rpc_verdict fx_setattr(struct rpc_req *req, void *a, void *r)
     struct meta_setattr sa;
     struct meta_attr at = { 0 };
     const uint32_t known = FX_SET_MODE | FX_SET_UID | FX_SET_GID |
-                           FX_SET_SIZE | FX_SET_BY_HANDLE;
+                           FX_SET_SIZE | FX_SET_BY_HANDLE | FX_SET_SIZE_GROW;
     int rc = 0;
 
     memset(&sa, 0, sizeof(sa));
@@ -259,7 +259,8 @@ static enum rpc_verdict fx_setattr(struct rpc_req *req, void *a, void *r)
         sa.valid = ((args->valid & FX_SET_MODE) ? META_SET_MODE : 0) |
                    ((args->valid & FX_SET_UID) ? META_SET_UID : 0) |
                    ((args->valid & FX_SET_GID) ? META_SET_GID : 0) |
-                   ((args->valid & FX_SET_SIZE) ? META_SET_SIZE : 0);
+                   ((args->valid & FX_SET_SIZE) ? META_SET_SIZE : 0) |
+                   ((args->valid & FX_SET_SIZE_GROW) ? META_SET_GROW : 0);
         sa.mode = args->mode;
         sa.uid = args->uid;
         sa.gid = args->gid;

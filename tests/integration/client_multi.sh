@@ -3,7 +3,8 @@
 # written and closed in one is read whole in the other, also after the
 # other had the old content cached), renames and unlinks seen within the
 # attribute timeout, and two mounts writing disjoint 4 KiB records into
-# the same blocks of one file at once without losing any.
+# the same blocks of one file at once without losing any; fallocate on one
+# against a writer on the other.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 fx_require_root
 fx_require_fuse
@@ -89,6 +90,40 @@ run_pair() {        # run_pair FILE NREC MODE
 }
 run_pair shared-fsync 150 fsync
 run_pair shared-direct 150 direct
+
+# ---- fallocate never shrinks what another mount just wrote ----
+# B appends 64 KiB chunks with fsync; A keeps calling posix_fallocate to
+# just past what B has done.  A stale size read before the fallocate
+# once cut B's latest chunk in half.
+python3 - "$A/falloc" "$B/falloc" <<'PY' || fx_fail "fallocate against a writer on another mount"
+import os, sys, threading, time
+a_path, b_path = sys.argv[1:]
+CH, N = 65536, 150
+os.close(os.open(a_path, os.O_CREAT | os.O_RDWR, 0o644))
+time.sleep(1.1)
+done, stop = [0], [False]
+def writer():
+    fd = os.open(b_path, os.O_RDWR)
+    for i in range(N):
+        os.pwrite(fd, bytes([65 + i % 26]) * CH, i * CH)
+        os.fsync(fd)
+        done[0] = i + 1
+    os.close(fd)
+    stop[0] = True
+def allocator():
+    fd = os.open(a_path, os.O_RDWR)
+    while not stop[0]:
+        os.posix_fallocate(fd, 0, done[0] * CH + CH // 2)
+    os.close(fd)
+t = [threading.Thread(target=f) for f in (writer, allocator)]
+for x in t: x.start()
+for x in t: x.join()
+time.sleep(1.1)
+d = open(b_path, "rb").read()
+bad = [i for i in range(N) if d[i * CH:(i + 1) * CH] != bytes([65 + i % 26]) * CH]
+if bad or len(d) != N * CH:
+    sys.exit("size %d, chunks cut: %s" % (len(d), bad[:10]))
+PY
 
 fx_check "unmount A" fx_umount "$A"
 fx_check "unmount B" fx_umount "$B"

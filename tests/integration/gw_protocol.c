@@ -514,6 +514,20 @@ static void test_setattr(struct gw *g, uint64_t top)
     sa.size = 10;
     SETATTR_OK();
     CHECK_EQ(a.size, 10);
+    /* Grow-only (fallocate): a smaller size leaves the file alone, decided
+     * in the transaction; a larger one grows it. */
+    sa.valid = FX_SET_SIZE | FX_SET_SIZE_GROW;
+    sa.size = 5;
+    CHECK_OK(gw_setattr(g, &sa, &a));
+    CHECK_EQ(a.size, 10);
+    change = a.change;
+    ctime = a.ctime;
+    sa.size = 4096;
+    SETATTR_OK();
+    CHECK_EQ(a.size, 4096);
+    sa.valid = FX_SET_SIZE;
+    sa.size = 10;
+    SETATTR_OK();
 
     sa.valid = 0;
     sa.atime.how = FX_TIME_CLIENT;
