@@ -36,7 +36,6 @@
 #define EX_FAIL_MOUNT  32
 
 #define MOUNT_RETRY_SECS 3      /* mounting, unmounting: fail fast */
-#define RUN_RETRY_SECS   60     /* later: ride out gateway restarts */
 #define FLUSHERS         4
 #define MAX_FUSE_THREADS 256    /* see serve() */
 
@@ -240,7 +239,7 @@ int main(int argc, char **argv)
         mount_error(o, rc);
         return EX_FAIL_MOUNT;
     }
-    rpcpool_set_retry(cl.pool, RUN_RETRY_SECS);
+    rpcpool_set_retry(cl.pool, o->gateway_timeout); /* rides out restarts */
     const struct session_volume *vol = session_volume(cl.sess);
     if (vol->read_only && !o->ro) {
         /* The gateway would refuse every change with EROFS; the kernel

@@ -28,6 +28,8 @@ void opts_usage(const char *prog)
         "  readahead=SIZE     read-ahead window (32M)\n"
         "  writeback_size=SIZE  dirty data buffered per mount (256M)\n"
         "  transfer_threads=N parallel block transfers (8)\n"
+        "  gateway_timeout=S  how long a call waits for an unreachable\n"
+        "                     gateway before it fails with EIO (60)\n"
         "  credentials=FILE   S3 credentials file (AWS style) for the block\n"
         "                     store; else AWS_* variables or ~/.aws/credentials\n"
         "  allow_other        let other users use the mount\n"
@@ -43,6 +45,7 @@ static void set_defaults(struct client_opts *o)
     o->cache_size = 256ull << 20;
     o->readahead = 32ull << 20;
     o->writeback_size = 256ull << 20;
+    o->gateway_timeout = 60;
     o->transfer_threads = 8;
 }
 
@@ -179,6 +182,13 @@ static int parse_one(struct client_opts *o, char *opt)
             rc = -EINVAL;
         else
             o->transfer_threads = (unsigned)n;
+    } else if (strcmp(opt, "gateway_timeout") == 0 && val) {
+        char *end;
+        unsigned long n = strtoul(val, &end, 10);
+        if (*val == '\0' || *end || n == 0 || n > 86400)
+            rc = -EINVAL;
+        else
+            o->gateway_timeout = (unsigned)n;
     } else if (strcmp(opt, "credentials") == 0 && val) {
         /* A file name, never a secret: options show in ps and mtab. */
         if (*val == '\0' || strlen(val) >= sizeof(o->credentials))

@@ -19,6 +19,8 @@ struct client_opts {
     uint64_t readahead;             /* read-ahead window, bytes */
     uint64_t writeback_size;        /* dirty data per mount, bytes */
     unsigned transfer_threads;
+    unsigned gateway_timeout;       /* seconds a call waits out an
+                                       unreachable gateway */
     char credentials[PATH_MAX];     /* S3 credentials file, or "" */
     char fuse_flags[512];           /* generic mount flags for libfuse */
 };

@@ -444,10 +444,13 @@ static int refresh_attr(struct client *cl, struct fnode *fn,
 }
 
 /* Sends the commit.  Returns 0, 1 to go round again (conflicts were
- * re-merged, or the session was renewed), or a negative errno. */
+ * re-merged, or the session was renewed), or a negative errno; *unknown
+ * is set when the call went out and no answer came back (the gateway may
+ * have committed it). */
 static int commit_once(struct client *cl, struct fnode *fn,
                        const struct rpc_cred *cr, struct up *ups, size_t n,
-                       uint64_t write_end, const struct timespec *mtime)
+                       uint64_t write_end, const struct timespec *mtime,
+                       int *unknown)
 {
     fx_commit_block *blocks = calloc(n, sizeof(*blocks));
     if (!blocks)
@@ -475,8 +478,10 @@ static int commit_once(struct client *cl, struct fnode *fn,
                           (xdrproc_t)xdr_fx_commit_args, &a,
                           (xdrproc_t)xdr_fx_commit_res, &r, &resent);
     free(blocks);
-    if (rc < 0)
+    if (rc < 0) {
+        *unknown = rc == -EIO || rc == -EPROTO;
         return rc;
+    }
     if (r.status == 0) {
         committed(fn, &r.fx_commit_res_u.attr);
         rc = 0;
@@ -547,12 +552,13 @@ static int upload_commit(struct client *cl, struct fnode *fn,
         ups[i].need = 1;
     }
     uint64_t start = mono_ms();
+    int unknown = 0;
     int rc = get_bases(cl, fn, cr, ups, n);
     while (rc == 0) {
         rc = upload_all(cl, ups, n);
         if (rc < 0)
             break;
-        rc = commit_once(cl, fn, cr, ups, n, write_end, mtime);
+        rc = commit_once(cl, fn, cr, ups, n, write_end, mtime, &unknown);
         if (rc <= 0)
             break;
         rc = mono_ms() - start < COMMIT_WAIT_MS ? 0 : -EIO;
@@ -560,7 +566,15 @@ static int upload_commit(struct client *cl, struct fnode *fn,
     if (rc < 0) {
         log_warn("inode %llu: flush of %zu blocks failed: %s",
                  (unsigned long long)fn->ino, n, strerror(-rc));
-        delete_uploads(cl, ups, n);
+        /* A commit that may have gone through names these versions: they
+         * stay (unreferenced ones cost only space; the data stays dirty,
+         * and the next flush merges onto whatever the map holds). */
+        if (unknown)
+            log_warn("inode %llu: the gateway may have taken the commit; "
+                     "keeping its %zu uploaded blocks",
+                     (unsigned long long)fn->ino, n);
+        else
+            delete_uploads(cl, ups, n);
         if (rc != -EACCES && rc != -EPERM && rc != -ENOSPC &&
             rc != -EDQUOT && rc != -EFBIG && rc != -EROFS && rc != -ESTALE)
             rc = -EIO;
@@ -575,11 +589,8 @@ static int upload_commit(struct client *cl, struct fnode *fn,
      * against 1,400 MiB/s.  Its buffer goes back for the next dirty block. */
     for (size_t i = 0; i < n; i++) {
         struct dblock *d = ups[i].d;
-        if (!ups[i].img) {
-            bcache_buf_free(cl->cache, d->buf, d->cap);
-            d->buf = NULL;
-            continue;
-        }
+        if (!ups[i].img)
+            continue;                   /* d->buf goes with d, under lock */
         struct bkey k = { fn->ino, d->index, ups[i].ver };
         bcache_insert(cl->cache, &k, ups[i].img, ups[i].img_cap, ups[i].len);
         ups[i].img = NULL;
@@ -589,10 +600,10 @@ static int upload_commit(struct client *cl, struct fnode *fn,
 
 enum { FLUSH_FULL, FLUSH_ALL, FLUSH_SYNC };
 
-/* Flushes fn's dirty blocks: only full ones (FLUSH_FULL), all that are
- * not busy (FLUSH_ALL), or all after waiting for busy ones (FLUSH_SYNC,
- * for fsync/flush/release). */
-static int flush_blocks(struct client *cl, struct fnode *fn, int mode)
+/* One commit of up to FX_MAX_BLOCKS of fn's dirty blocks (see
+ * flush_blocks); *more says some were left for another. */
+static int flush_batch(struct client *cl, struct fnode *fn, int mode,
+                       int *more)
 {
     uint32_t bs = block_size(cl);
     pthread_mutex_lock(&fn->lock);
@@ -603,6 +614,9 @@ static int flush_blocks(struct client *cl, struct fnode *fn, int mode)
     for (struct dblock *d = fn->dirty; d; d = d->next)
         if (!d->busy && (mode != FLUSH_FULL || ranges_cover(&d->r, bs)))
             n++;
+    *more = n > FX_MAX_BLOCKS;
+    if (n > FX_MAX_BLOCKS)
+        n = FX_MAX_BLOCKS;              /* what one COMMIT_WRITE carries */
     if (n == 0) {
         if (mode == FLUSH_SYNC && !wb_dirty(fn))
             fn->dirty_end = 0;
@@ -615,7 +629,7 @@ static int flush_blocks(struct client *cl, struct fnode *fn, int mode)
         return -ENOMEM;
     }
     size_t i = 0;
-    for (struct dblock *d = fn->dirty; d; d = d->next)
+    for (struct dblock *d = fn->dirty; d && i < n; d = d->next)
         if (!d->busy && (mode != FLUSH_FULL || ranges_cover(&d->r, bs))) {
             d->busy = 1;
             ups[i++].d = d;
@@ -656,6 +670,18 @@ static int flush_blocks(struct client *cl, struct fnode *fn, int mode)
     pthread_mutex_unlock(&fn->lock);
     free(ups);
     release_room(cl->wb, freed, rc < 0);
+    return rc;
+}
+
+/* Flushes fn's dirty blocks: only full ones (FLUSH_FULL), all that are
+ * not busy (FLUSH_ALL), or all after waiting for busy ones (FLUSH_SYNC,
+ * for fsync/flush/release); in commits of FX_MAX_BLOCKS at most. */
+static int flush_blocks(struct client *cl, struct fnode *fn, int mode)
+{
+    int more, rc;
+    do
+        rc = flush_batch(cl, fn, mode, &more);
+    while (rc == 0 && more);
     return rc;
 }
 

@@ -3,7 +3,8 @@
 # file and a 64 MiB file written at random offsets (checked by sha256 after
 # a remount, so the data comes from the block store), sparse files,
 # truncation, O_APPEND, fallocate, mmap, unlinked-but-open files, rename
-# over an open file, and fio's own verification.
+# over an open file, fio's own verification, and one fsync of 5,000
+# dirty blocks (more than one commit carries).
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 fx_require_root
 fx_require_fuse
@@ -255,6 +256,36 @@ fi
 mkdir -p "$T/gwfull/blocks"
 mount -t tmpfs -o size=16m tmpfs "$T/gwfull/blocks" || fx_fail "tmpfs"
 FX_MOUNTS+=("$T/gwfull/blocks")
+# ---- one fsync of more blocks than one commit carries (4,096) ----
+# A volume of 4 KiB blocks; a byte in each of 5,000 blocks, then fsync.
+"$FLEXFS_ADMIN" -p "$gw_PORT" volume create tiny --block-size 4k >/dev/null ||
+  fx_fail "creating a volume of 4 KiB blocks"
+MT=$T/mnttiny
+fx_try_mount gw "$MT" "" tiny || fx_fail "mounting the 4 KiB volume"
+scatter() {
+  python3 - "$1" "$2" <<'PY'
+import os, sys
+path, mode = sys.argv[1:]
+N = 5000
+if mode == "write":
+    fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o644)
+    for i in range(N):
+        os.pwrite(fd, bytes([65 + i % 26]), i * 4096 + i % 4000)
+    os.fsync(fd)
+    os.close(fd)
+else:
+    d = open(path, "rb").read()
+    assert len(d) == (N - 1) * 4096 + (N - 1) % 4000 + 1, len(d)
+    bad = [i for i in range(N) if d[i * 4096 + i % 4000] != 65 + i % 26]
+    assert not bad, bad[:10]
+PY
+}
+fx_check "fsync of 5,000 scattered blocks" scatter "$MT/scatter" write
+fx_check "unmount the 4 KiB volume" fx_umount "$MT"
+fx_try_mount gw "$MT" "" tiny || fx_fail "mounting the 4 KiB volume again"
+fx_check "the 5,000 blocks read back from the store" scatter "$MT/scatter" verify
+fx_check "unmount the 4 KiB volume again" fx_umount "$MT"
+
 fx_start_gateway gwfull --gc-grace 1
 MF=$T/mntfull
 fx_mount gwfull "$MF"
