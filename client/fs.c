@@ -708,15 +708,31 @@ static int open_revalidate(struct fnode *fn, const fx_attr *a, int *inval)
     return keep;
 }
 
+/* What a file handle carries (fi->fh): its opener's identity, and
+ * whether it appends. */
+struct handle {
+    struct rpc_cred cr;
+    int append;
+};
+
 /* Counts the open, and gives the handle its opener's identity: reads
  * and writes through it are that process's, whoever opened the file
- * since (a write by root keeps setuid bits, one by a user clears them). */
+ * since (a write by root keeps setuid bits, one by a user clears them).
+ * An O_APPEND handle writes where this client knows the file to end: the
+ * kernel would append at the size it had cached before the open, which
+ * another client may have moved since (close-to-open), and it does not
+ * ask again.  Its I/O bypasses the page cache, so that the kernel's
+ * pages never hold the bytes at the offset it meant. */
 static void opened(struct fnode *fn, const struct rpc_cred *cr,
                    struct fuse_file_info *fi)
 {
-    struct rpc_cred *mine = malloc(sizeof(*mine));
-    if (mine)
-        *mine = *cr;
+    struct handle *mine = malloc(sizeof(*mine));
+    if (mine) {
+        mine->cr = *cr;
+        mine->append = (fi->flags & O_APPEND) != 0;
+        if (mine->append)
+            fi->direct_io = 1;
+    }
     fi->fh = (uintptr_t)mine;           /* NULL: the inode's, below */
     pthread_mutex_lock(&fn->lock);
     fn->opens++;
@@ -913,7 +929,7 @@ static void data_cred(fuse_req_t req, struct fnode *fn,
                       const struct fuse_file_info *fi, struct rpc_cred *cr)
 {
     if (fi && fi->fh) {
-        *cr = *(const struct rpc_cred *)(uintptr_t)fi->fh;
+        *cr = ((const struct handle *)(uintptr_t)fi->fh)->cr;
         return;
     }
     pthread_mutex_lock(&fn->lock);
@@ -957,7 +973,18 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
         return;
     struct rpc_cred cr;
     data_cred(req, fn, fi, &cr);
-    int rc = wb_write(cl, fn, &cr, (uint64_t)off, buf, size);
+    uint64_t at = (uint64_t)off;
+    const struct handle *h = (const struct handle *)(uintptr_t)fi->fh;
+    if (h && h->append) {
+        /* The kernel serializes writes to the inode: nothing moves the
+         * end between here and wb_write but this write. */
+        pthread_mutex_lock(&fn->lock);
+        at = fn->have_attr ? fn->attr.size : 0;
+        if (fn->dirty_end > at)
+            at = fn->dirty_end;
+        pthread_mutex_unlock(&fn->lock);
+    }
+    int rc = wb_write(cl, fn, &cr, at, buf, size);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
     } else {

@@ -3,8 +3,8 @@
 # written and closed in one is read whole in the other, also after the
 # other had the old content cached), renames and unlinks seen within the
 # attribute timeout, and two mounts writing disjoint 4 KiB records into
-# the same blocks of one file at once without losing any; fallocate on one
-# against a writer on the other.
+# the same blocks of one file at once without losing any; O_APPEND from
+# both in turn; fallocate on one against a writer on the other.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 fx_require_root
 fx_require_fuse
@@ -90,6 +90,26 @@ run_pair() {        # run_pair FILE NREC MODE
 }
 run_pair shared-fsync 150 fsync
 run_pair shared-direct 150 direct
+
+# ---- O_APPEND from two mounts in turn (close-to-open) ----
+# Each open sees the other's appends, though the kernel still has the size
+# its own last append left (it does not ask again before appending).
+python3 - "$A/appends" "$B/appends" <<'PY' || fx_fail "O_APPEND from two mounts in turn"
+import os, sys, time
+a, b = sys.argv[1:]
+os.close(os.open(a, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644))
+time.sleep(1.1)
+want = b""
+for i in range(6):
+    path, rec = (a, b"A%09d" % i) if i % 2 == 0 else (b, b"B%09d" % i)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    os.write(fd, rec)
+    os.close(fd)
+    want += rec
+got = open(a, "rb").read()
+if got != want:
+    sys.exit("got %r, want %r" % (got, want))
+PY
 
 # ---- fallocate never shrinks what another mount just wrote ----
 # B appends 64 KiB chunks with fsync; A keeps calling posix_fallocate to
