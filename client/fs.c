@@ -159,8 +159,12 @@ static void absorb_attr(struct client *cl, struct fnode *fn, const fx_attr *a,
                         struct stat *st)
 {
     pthread_mutex_lock(&fn->lock);
+    /* A reply overtaken by a newer one (our own commit, finished while
+     * it was on the way) must not reach the kernel: without a write-back
+     * cache it takes the size as it comes, and the file would shrink
+     * under its writer.  fn->attr is the newer of the two. */
     fnode_set_attr(fn, a);
-    attr_to_stat(cl, a, st);
+    attr_to_stat(cl, &fn->attr, st);
     if (wb_dirty(fn)) {
         if ((uint64_t)st->st_size < fn->dirty_end)
             st->st_size = (off_t)fn->dirty_end;
@@ -697,12 +701,13 @@ static int open_revalidate(struct fnode *fn, const fx_attr *a, int *inval)
 {
     pthread_mutex_lock(&fn->lock);
     fnode_set_attr(fn, a);
-    int keep = fn->kcache_known && fn->kcache_change == a->change;
+    uint64_t change = fn->attr.change;  /* the newer of ours and a's */
+    int keep = fn->kcache_known && fn->kcache_change == change;
     *inval = fn->kcache_known && !keep;
     if (!keep) {
         fnode_map_drop(fn);
         fn->kcache_known = 1;
-        fn->kcache_change = a->change;
+        fn->kcache_change = change;
     }
     pthread_mutex_unlock(&fn->lock);
     return keep;

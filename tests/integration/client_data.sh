@@ -3,8 +3,9 @@
 # file and a 64 MiB file written at random offsets (checked by sha256 after
 # a remount, so the data comes from the block store), sparse files,
 # truncation, O_APPEND, fallocate, mmap, unlinked-but-open files, rename
-# over an open file, fio's own verification, and one fsync of 5,000
-# dirty blocks (more than one commit carries).
+# over an open file, fio's own verification, one fsync of 5,000 dirty
+# blocks (more than one commit carries), and a size that never goes
+# backwards under its writer.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 fx_require_root
 fx_require_fuse
@@ -285,6 +286,32 @@ fx_check "unmount the 4 KiB volume" fx_umount "$MT"
 fx_try_mount gw "$MT" "" tiny || fx_fail "mounting the 4 KiB volume again"
 fx_check "the 5,000 blocks read back from the store" scatter "$MT/scatter" verify
 fx_check "unmount the 4 KiB volume again" fx_umount "$MT"
+
+# ---- the size never goes backwards under its writer ----
+# The flusher commits blocks while the writer extends the file and asks
+# for its size; a GETATTR reply overtaken by that commit once gave the
+# kernel a smaller size (attr_timeout=0: every fstat asks).
+"$FLEXFS_ADMIN" -p "$gw_PORT" volume create v64 --block-size 64k >/dev/null ||
+  fx_fail "creating a volume of 64 KiB blocks"
+MV=$T/mnt64
+fx_try_mount gw "$MV" attr_timeout=0 v64 || fx_fail "mounting the 64 KiB volume"
+python3 - "$MV/grow" <<'PY' || fx_fail "the size went backwards under its writer"
+import os, sys
+chunk = b"x" * (1 << 20)
+for r in range(40):
+    fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    end = 0
+    for i in range(16):
+        os.pwrite(fd, chunk, end)
+        end += len(chunk)
+        for k in range(30):
+            size, seek = os.fstat(fd).st_size, os.lseek(fd, 0, os.SEEK_END)
+            if size < end or seek < end:
+                sys.exit("round %d: wrote to %d, fstat %d, SEEK_END %d"
+                         % (r, end, size, seek))
+    os.close(fd)
+PY
+fx_check "unmount the 64 KiB volume" fx_umount "$MV"
 
 fx_start_gateway gwfull --gc-grace 1
 MF=$T/mntfull
