@@ -696,10 +696,14 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 /* Takes in the attributes an open returned: close-to-open.  Returns
  * whether the kernel may keep its cached pages; *inval is set when its
- * cached attributes must go too. */
-static int open_revalidate(struct fnode *fn, const fx_attr *a, int *inval)
+ * cached attributes must go too, *grew to the new size when the kernel
+ * may hold a smaller one (else 0). */
+static int open_revalidate(struct fnode *fn, const fx_attr *a, int *inval,
+                           uint64_t *grew)
 {
     pthread_mutex_lock(&fn->lock);
+    *grew = fn->have_attr && fn->kcache_known && a->size > fn->attr.size
+            ? a->size : 0;
     fnode_set_attr(fn, a);
     uint64_t change = fn->attr.change;  /* the newer of ours and a's */
     int keep = fn->kcache_known && fn->kcache_change == change;
@@ -749,6 +753,32 @@ static void handle_free(struct fuse_file_info *fi)
 {
     free((void *)(uintptr_t)fi->fh);
     fi->fh = 0;
+}
+
+/* The kernel learns a size only from attributes it asks for, and a page
+ * fault in a mapping does not ask: after another client grew the file, an
+ * mmap of the new part would get SIGBUS until the attribute cache runs
+ * out.  Storing the file's real last byte in the kernel's cache (notify
+ * store) moves its size there at open.  Read through our cache, where
+ * the reader will likely look next. */
+static void kernel_learns_size(struct client *cl, fuse_ino_t ino,
+                               struct fnode *fn, const struct rpc_cred *cr,
+                               uint64_t size)
+{
+    struct rp_data d;
+    if (rp_read(cl, fn, cr, size - 1, 1, 0, &d) < 0)
+        return;
+    if (d.got == 1 && d.niov > 0) {
+        char byte = *(const char *)d.iov[0].iov_base;
+        struct fuse_bufvec bv = FUSE_BUFVEC_INIT(1);
+        bv.buf[0].mem = &byte;
+        int rc = fuse_lowlevel_notify_store(cl->se, ino, (off_t)(size - 1),
+                                            &bv, 0);
+        if (rc < 0)
+            log_debug("inode %llu: notify_store: %s",
+                      (unsigned long long)fn->ino, strerror(-rc));
+    }
+    rp_done(cl, &d);
 }
 
 static void release_at_gateway(struct client *cl, struct fnode *fn)
@@ -830,12 +860,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     int inval;
-    fi->keep_cache = open_revalidate(fn, &a, &inval);
+    uint64_t grew;
+    fi->keep_cache = open_revalidate(fn, &a, &inval, &grew);
     if (fi->flags & O_DIRECT)
         fi->direct_io = 1;
     opened(fn, &cr, fi);
     if (inval)
         fuse_lowlevel_notify_inval_inode(cl->se, ino, 0, 0);
+    if (grew)
+        kernel_learns_size(cl, ino, fn, &cr, grew);
     if (fuse_reply_open(req, fi) != 0) {
         handle_free(fi);
         close_file(cl, fn);     /* the kernel will not release it */
@@ -907,7 +940,8 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
         pthread_mutex_unlock(&fn->lock);
     }
     int inval = 0;
-    fi->keep_cache = open_revalidate(fn, &ok.attr, &inval);
+    uint64_t grew;                      /* the entry reply gives the size */
+    fi->keep_cache = open_revalidate(fn, &ok.attr, &inval, &grew);
     if (fi->flags & O_DIRECT)
         fi->direct_io = 1;
     opened(fn, &cr, fi);

@@ -4,7 +4,8 @@
 # other had the old content cached), renames and unlinks seen within the
 # attribute timeout, and two mounts writing disjoint 4 KiB records into
 # the same blocks of one file at once without losing any; O_APPEND from
-# both in turn; fallocate on one against a writer on the other.
+# both in turn; mmap of what the other appended; fallocate on one against
+# a writer on the other.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 fx_require_root
 fx_require_fuse
@@ -109,6 +110,31 @@ for i in range(6):
 got = open(a, "rb").read()
 if got != want:
     sys.exit("got %r, want %r" % (got, want))
+PY
+
+# ---- mmap of what another mount appended (close-to-open) ----
+# A maps the file right after opening it, with no stat: the kernel must
+# already know the new size, or the page fault is SIGBUS.
+python3 - "$A/grown" "$B/grown" <<'PY' || fx_fail "mmap of what another mount appended"
+import ctypes, mmap, os, sys
+a, b = sys.argv[1:]
+fd = os.open(a, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o644)
+os.write(fd, b"a" * 4096)
+os.close(fd)
+os.stat(a)                              # A caches size 4096
+fd = os.open(b, os.O_RDWR)
+os.ftruncate(fd, 1 << 20)
+os.pwrite(fd, b"b" * 4096, 600 * 1024)
+os.close(fd)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_int, ctypes.c_long]
+fd = os.open(a, os.O_RDONLY)            # no stat: straight to the mapping
+p = libc.mmap(None, 1 << 20, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+assert p not in (None, ctypes.c_void_p(-1).value), "mmap failed"
+got = ctypes.string_at(p + 600 * 1024, 4)   # SIGBUS if the size is stale
+assert got == b"bbbb", got
 PY
 
 # ---- fallocate never shrinks what another mount just wrote ----
