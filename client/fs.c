@@ -718,7 +718,7 @@ static int open_revalidate(struct fnode *fn, const fx_attr *a, int *inval,
 }
 
 /* What a file handle carries (fi->fh): its opener's identity, and
- * whether it appends. */
+ * whether it appends at the end this client knows (see opened). */
 struct handle {
     struct rpc_cred cr;
     int append;
@@ -727,18 +727,21 @@ struct handle {
 /* Counts the open, and gives the handle its opener's identity: reads
  * and writes through it are that process's, whoever opened the file
  * since (a write by root keeps setuid bits, one by a user clears them).
- * An O_APPEND handle writes where this client knows the file to end: the
- * kernel would append at the size it had cached before the open, which
- * another client may have moved since (close-to-open), and it does not
- * ask again.  Its I/O bypasses the page cache, so that the kernel's
- * pages never hold the bytes at the offset it meant. */
+ * The kernel appends at the size it has cached and does not ask again;
+ * an open that finds the file grown tells it the new size
+ * (kernel_learns_size), which takes reading the last byte.  A write-only
+ * O_APPEND handle may have no right to read, so it writes where this
+ * client knows the file to end instead, bypassing the page cache so that
+ * no page holds the bytes at the offset the kernel meant (such a handle
+ * cannot be mapped anyway). */
 static void opened(struct fnode *fn, const struct rpc_cred *cr,
                    struct fuse_file_info *fi)
 {
     struct handle *mine = malloc(sizeof(*mine));
     if (mine) {
         mine->cr = *cr;
-        mine->append = (fi->flags & O_APPEND) != 0;
+        mine->append = (fi->flags & O_APPEND) &&
+                       (fi->flags & O_ACCMODE) == O_WRONLY;
         if (mine->append)
             fi->direct_io = 1;
     }

@@ -101,15 +101,22 @@ a, b = sys.argv[1:]
 os.close(os.open(a, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644))
 time.sleep(1.1)
 want = b""
-for i in range(6):
+for i in range(12):
     path, rec = (a, b"A%09d" % i) if i % 2 == 0 else (b, b"B%09d" % i)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    mode = os.O_WRONLY if i < 6 else os.O_RDWR      # both ways of appending
+    fd = os.open(path, mode | os.O_APPEND)
     os.write(fd, rec)
     os.close(fd)
     want += rec
 got = open(a, "rb").read()
 if got != want:
     sys.exit("got %r, want %r" % (got, want))
+import mmap
+fd = os.open(a, os.O_RDWR | os.O_APPEND)  # and such a descriptor maps
+m = mmap.mmap(fd, len(want), mmap.MAP_SHARED, mmap.PROT_READ)
+assert m[:len(want)] == want
+m.close()
+os.close(fd)
 PY
 
 # ---- mmap of what another mount appended (close-to-open) ----
