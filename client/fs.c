@@ -380,8 +380,9 @@ static void unname_call(fuse_req_t req, uint32_t proc, xdrproc_t xa, void *a,
         xdr_free(xr, (char *)&r);
         if (rc == -ENOENT && resent)
             rc = 0;
-        if (rc == -ESTALE)
-            rc = -entry_errno(cl, gw2, entry_errno(cl, gw, ESTALE));
+        if (rc == -ESTALE &&
+            (removed_dir(cl, gw, NULL) || removed_dir(cl, gw2, NULL)))
+            rc = -ENOENT;
     }
     fuse_reply_err(req, -rc);
 }
@@ -696,14 +697,15 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 /* Takes in the attributes an open returned: close-to-open.  Returns
  * whether the kernel may keep its cached pages; *inval is set when its
- * cached attributes must go too, *grew to the new size when the kernel
- * may hold a smaller one (else 0). */
+ * cached attributes must go too, *grew (if asked) to the new size when
+ * the kernel may hold a smaller one (else 0). */
 static int open_revalidate(struct fnode *fn, const fx_attr *a, int *inval,
                            uint64_t *grew)
 {
     pthread_mutex_lock(&fn->lock);
-    *grew = fn->have_attr && fn->kcache_known && a->size > fn->attr.size
-            ? a->size : 0;
+    if (grew)
+        *grew = fn->have_attr && fn->kcache_known && a->size > fn->attr.size
+                ? a->size : 0;
     fnode_set_attr(fn, a);
     uint64_t change = fn->attr.change;  /* the newer of ours and a's */
     int keep = fn->kcache_known && fn->kcache_change == change;
@@ -943,8 +945,8 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
         pthread_mutex_unlock(&fn->lock);
     }
     int inval = 0;
-    uint64_t grew;                      /* the entry reply gives the size */
-    fi->keep_cache = open_revalidate(fn, &ok.attr, &inval, &grew);
+    /* The entry reply gives the kernel the size: no *grew wanted. */
+    fi->keep_cache = open_revalidate(fn, &ok.attr, &inval, NULL);
     if (fi->flags & O_DIRECT)
         fi->direct_io = 1;
     opened(fn, &cr, fi);

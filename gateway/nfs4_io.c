@@ -48,8 +48,7 @@ struct op_open {
     struct meta_dirchange dir_change;   /* when created */
     struct nfs4_sattr sa;
     int have_sa;
-    int sa_decoded;                     /* by open_prepare: sa_status */
-    nfsstat4 sa_status;
+    nfsstat4 sa_status;                 /* of decoding sa (open_prepare) */
     uint64_t committed_ino;             /* by open_prepare: the file whose */
     int commit_rc;                      /* buffered writes it committed */
     uint64_t attrset;                   /* bits of what creating set */
@@ -438,17 +437,18 @@ static void open_prepare(struct op_open *o)
     if (args->openhow.opentype != OPEN4_CREATE ||
         (how->mode != UNCHECKED4 && how->mode != GUARDED4))
         return;
-    o->sa_decoded = 1;
     o->sa_status = nfs4_sattr_decode(&how->createhow4_u.createattrs, &o->sa);
     o->have_sa = o->sa_status == NFS4_OK;
+    int truncates = o->have_sa && how->mode == UNCHECKED4 &&
+                    args->claim.claim == CLAIM_NULL &&
+                    (o->sa.sa.valid & META_SET_SIZE) && o->sa.sa.size == 0;
+    if (!truncates || o->c->cur.kind != NFS4_FH_INODE ||
+        !nfs4_data_any(o->c->srv))
+        return;
     struct nfs4_cctx *c = o->c;
     const component4 *name = &args->claim.open_claim4_u.file;
     struct meta_attr at;
-    if (!o->have_sa || how->mode != UNCHECKED4 ||
-        args->claim.claim != CLAIM_NULL ||
-        !(o->sa.sa.valid & META_SET_SIZE) || o->sa.sa.size != 0 ||
-        c->cur.kind != NFS4_FH_INODE || !nfs4_data_any(c->srv) ||
-        nfs4_check_name(name) != NFS4_OK ||
+    if (nfs4_check_name(name) != NFS4_OK ||
         meta_lookup(c->srv->meta, &c->cred, c->cur.ino, name->utf8string_val,
                     name->utf8string_len, &at) < 0 ||
         !S_ISREG(at.mode))

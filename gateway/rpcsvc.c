@@ -333,7 +333,7 @@ static void close_idle(struct rpc_server *s)
         pthread_mutex_lock(&s->clock);
         for (unsigned i = base; i < base + 64; i++) {
             struct rpc_conn *c = s->slots[i];
-            if (c && atomic_load(&c->last_input) < before) {
+            if (c && atomic_load(&c->last_active) < before) {
                 conn_get(c);
                 batch[n++] = c;
             }

@@ -38,7 +38,7 @@ struct rpc_conn *conn_new(struct rpc_server *s, int fd,
     atomic_init(&c->closed, 0);
     atomic_init(&c->out_bytes, 0);
     atomic_init(&c->memo, 0);
-    atomic_init(&c->last_input, rpcsvc_now());
+    atomic_init(&c->last_active, rpcsvc_now());
     if (peerlen > sizeof(c->peer))
         peerlen = sizeof(c->peer);
     memcpy(&c->peer, peer, peerlen);
@@ -217,12 +217,12 @@ void conn_close_if_idle(struct rpc_conn *c, int64_t idle_before)
     int idle = !c->reading && !c->gone && c->pending_calls == 0 &&
                atomic_load(&c->refs) == 2 &&
                atomic_load(&c->out_bytes) == 0 &&
-               atomic_load(&c->last_input) < idle_before;
+               atomic_load(&c->last_active) < idle_before;
     pthread_mutex_unlock(&c->lock);
     if (!idle)
         return;
     log_debug("rpc: closing a connection idle since %llds ago",
-              (long long)(rpcsvc_now() - atomic_load(&c->last_input)));
+              (long long)(rpcsvc_now() - atomic_load(&c->last_active)));
     conn_shutdown(c);
     conn_settle(c);
 }
@@ -232,7 +232,7 @@ int conn_input(struct rpc_conn *c)
     uint8_t buf[RPC_READ_CHUNK];
     ssize_t n;
 
-    atomic_store(&c->last_input, rpcsvc_now());
+    atomic_store(&c->last_active, rpcsvc_now());
 
     /* The bulk of a large fragment goes straight into the record. */
     if (c->hdrgot == 4 && c->fragleft >= sizeof(buf)) {
@@ -309,7 +309,7 @@ static int queue_out(struct rpc_conn *c, const uint8_t *buf, size_t len)
 void conn_send(struct rpc_conn *c, uint8_t *buf, size_t len)
 {
     /* A reply after a long call (a lock wait) starts the idle time anew. */
-    atomic_store(&c->last_input, rpcsvc_now());
+    atomic_store(&c->last_active, rpcsvc_now());
     uint32_t h = htonl(LAST_FRAG | (uint32_t)(len - 4));
     memcpy(buf, &h, 4);
 

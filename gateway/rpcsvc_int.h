@@ -71,7 +71,7 @@ struct rpc_conn {
     struct rpc_out *out_head, *out_tail;
     atomic_size_t out_bytes;            /* read without wlock by settle */
     atomic_uint_least64_t memo;         /* rpc_conn_memo */
-    atomic_int_least64_t last_input;    /* monotonic seconds of the last
+    atomic_int_least64_t last_active;   /* monotonic seconds of the last
                                            input or reply (idle_secs) */
     int out_armed;                      /* waiting for EPOLLOUT */
     int out_added;                      /* in the loop's epoll set */
