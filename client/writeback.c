@@ -53,6 +53,7 @@ struct wb {
     pthread_cond_t room;        /* dirty bytes went down, or a flush failed */
     uint64_t bytes, limit;      /* dirty and busy buffers */
     uint64_t failures;          /* flushes that failed, ever */
+    unsigned flushing;          /* flushes under way */
     struct fnode *head, *tail;  /* flush queue */
     int stopping;
     time_t last_scan;           /* CLOCK_MONOTONIC seconds */
@@ -119,12 +120,29 @@ static void queue_fnode(struct client *cl, struct fnode *fn, int all)
         fnode_put(cl->inodes, fn);
 }
 
-static void release_room(struct wb *w, uint64_t bytes, int failed)
+static void release_room(struct wb *w, uint64_t bytes)
 {
     pthread_mutex_lock(&w->lock);
     w->bytes -= bytes;
+    pthread_cond_broadcast(&w->room);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void flush_started(struct wb *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->flushing++;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* A flush ended, having freed `bytes` of room, or failed. */
+static void flush_ended(struct wb *w, uint64_t bytes, int failed)
+{
+    pthread_mutex_lock(&w->lock);
+    w->flushing--;
     if (failed)
         w->failures++;
+    w->bytes -= bytes;
     pthread_cond_broadcast(&w->room);
     pthread_mutex_unlock(&w->lock);
 }
@@ -152,7 +170,10 @@ static void queue_if_dirty(struct fnode *fn, void *arg)
 }
 
 /* Waits until there is room for a block, pushing dirty data out.  Gives
- * up with -EIO when flushes fail meanwhile. */
+ * up with -EIO when flushes failed meanwhile and none is under way or
+ * queued: then nothing is left that could free room.  One file whose
+ * uploads fail (a store refusing its keys, say) so fails no other
+ * writer whose own flushes still free room. */
 static int wait_room(struct client *cl, uint32_t bs)
 {
     struct wb *w = cl->wb;
@@ -161,7 +182,7 @@ static int wait_room(struct client *cl, uint32_t bs)
     uint64_t failures = w->failures;
     int rc = 0;
     while (w->bytes != 0 && w->bytes + bs > w->limit) {
-        if (w->failures != failures) {
+        if (w->failures != failures && !w->flushing && !w->head) {
             rc = -EIO;
             break;
         }
@@ -206,7 +227,7 @@ int wb_write(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
             char *b = d ? bcache_buf_alloc(cl->cache, bs, &cap) : NULL;
             if (!d || !b) {
                 free(d);
-                release_room(cl->wb, bs, 0);
+                release_room(cl->wb, bs);
                 rc = -ENOMEM;
                 break;
             }
@@ -636,6 +657,7 @@ static int flush_batch(struct client *cl, struct fnode *fn, int mode,
         }
     fn->ndirty -= n;
     fn->nbusy += n;
+    flush_started(cl->wb);
     struct rpc_cred cr = fn->wcred;
     struct timespec mtime = fn->wtime;
     pthread_mutex_unlock(&fn->lock);
@@ -669,7 +691,7 @@ static int flush_batch(struct client *cl, struct fnode *fn, int mode,
     pthread_cond_broadcast(&fn->cond);
     pthread_mutex_unlock(&fn->lock);
     free(ups);
-    release_room(cl->wb, freed, rc < 0);
+    flush_ended(cl->wb, freed, rc < 0);
     return rc;
 }
 
@@ -713,7 +735,7 @@ void wb_discard(struct client *cl, struct fnode *fn)
         fn->dirty_end = 0;
     pthread_mutex_unlock(&fn->lock);
     if (freed)
-        release_room(cl->wb, freed, 0);
+        release_room(cl->wb, freed);
 }
 
 static void flush_one(struct fnode *fn, void *arg)

@@ -7,6 +7,8 @@
 # dropping connections) a few times: the retries hide it from
 # applications, for writes and cold reads.  The gateway's collector
 # counts the store errors it meets and collects once the store is back.
+# One file whose uploads the store refuses fails no other writer waiting
+# for write-back room.
 # Over NFS, a truncating OPEN that must first commit buffered writes to a
 # slow store holds up no other client.
 : "${FLEXFS_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -127,6 +129,42 @@ s3_start_proxy
 adm gc >/dev/null 2>&1 || fx_fail "flexfs-admin gc with the store back"
 g_gone() { [ -z "$(fx_store_keys gw "$g_prefix")" ]; }
 fx_wait_for 30 g_gone || fx_fail "g's blocks were not collected once the store came back"
+
+# ---- one file's uploads fail: the mount's other writers go on ----
+# a holds dirty data the store refuses (403 for its keys only) while w is
+# written through a mount with room for two blocks: w waits for room block
+# after block, and each wait sends a's data out again, to fail again.
+# Flushes of w still free room, so w's writes succeed; a's data stays
+# dirty, and is written once the store takes it.
+W=$T/wmnt
+fx_mount gw "$W" writeback_size=8M
+head -c 100000 /dev/urandom >"$T/a"
+python3 - "$W/a" "$T/a" "$T/a.ready" "$T/a.go" >"$T/holder.out" 2>&1 <<'EOF2' &
+import os, sys, time
+path, src, ready, go = sys.argv[1:]
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o644)
+os.write(fd, open(src, "rb").read())     # O_DIRECT: straight to the mount
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.05)
+os.close(fd)
+print("closed")
+EOF2
+hpid=$!
+fx_track_pid $hpid
+fx_wait_for 20 test -e "$T/a.ready" || fx_fail "holder did not start: $(cat "$T/holder.out")"
+s3_ctl fail 1000000 403 "/$VOL/$(printf %x "$(stat -c %i "$W/a")")/" >/dev/null
+s3_ctl reset >/dev/null
+head -c $((48 * MiB)) /dev/urandom >"$T/w"
+fx_check "writes go on while another file's uploads fail" \
+  dd if="$T/w" of="$W/w" bs=1M conv=fsync status=none
+[ "$(s3_stat faults)" -gt 0 ] || fx_fail "a's data was never sent out meanwhile"
+s3_ctl up >/dev/null
+touch "$T/a.go"
+wait $hpid || fx_fail "holder: $(cat "$T/holder.out")"
+fx_check "unmount with room for two blocks" fx_umount "$W"
+fx_check "w reads back" cmp "$M/w" "$T/w"
+fx_check "a, written once the store took it" cmp "$M/a" "$T/a"
 
 # ---- NFS: a truncating OPEN on a slow store holds up nobody else ----
 # The writes buffered before it must be committed first, 2 s per request

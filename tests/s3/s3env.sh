@@ -16,7 +16,7 @@
 #              (BUCKET.localhost: curl resolves *.localhost to loopback)
 #   S3_PORT    the proxy's port; S3RVER_PORT the server's; S3_DATA its files
 # s3_export_creds puts the key pair in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
-# s3_ctl fail N [STATUS] | down [N] | delay MS | up | reset - faults (see the proxy)
+# s3_ctl fail N [STATUS [PATH-TEXT]] | down [N] | delay MS | up | reset - faults (see the proxy)
 # s3_stat NAME             - a counter of the proxy (requests, verified,
 #                            bad_signature, connections, faults, dropped)
 # s3_stop_proxy / s3_start_proxy - the store "goes down" and comes back on
@@ -105,7 +105,7 @@ s3_export_creds() {
 s3_ctl() {
   local what=$1 q=
   case "$what" in
-    fail) q="fail?n=$2&status=${3:-503}" ;;
+    fail) q="fail?n=$2&status=${3:-503}${4:+&match=$4}" ;;
     down) q="down?n=${2:--1}" ;;
     delay) q="delay?ms=$2" ;;
     up|reset|stats) q="$what" ;;

@@ -11,6 +11,7 @@ requests go on to the server unchanged.
 It also injects faults on command, through control requests on its own port
 (GET /__ctl/...; these need no signature):
   /__ctl/fail?n=N&status=S   answer status S (default 503) to the next N requests
+               [&match=TEXT]  (with match: only to requests whose path holds TEXT)
   /__ctl/down?n=N            close the next N requests without an answer
                              (n=-1: until /__ctl/up)
   /__ctl/delay?ms=M          hold every request M ms before it goes on
@@ -60,6 +61,7 @@ class State:
         self.lock = threading.Lock()
         self.fail_n = 0
         self.fail_status = 503
+        self.fail_match = ''
         self.down_n = 0
         self.delay_ms = 0
         self.stats = {'connections': 0, 'requests': 0, 'verified': 0, 'bad_signature': 0,
@@ -70,7 +72,7 @@ class State:
         with self.lock:
             self.stats[name] += n
 
-    def take_fault(self):
+    def take_fault(self, path):
         """Returns ('down', None), ('fail', status) or (None, None)."""
         with self.lock:
             if self.down_n != 0:
@@ -78,7 +80,7 @@ class State:
                     self.down_n -= 1
                 self.stats['dropped'] += 1
                 return 'down', None
-            if self.fail_n > 0:
+            if self.fail_n > 0 and self.fail_match in path:
                 self.fail_n -= 1
                 self.stats['faults'] += 1
                 return 'fail', self.fail_status
@@ -228,6 +230,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if what == 'fail':
                 st.fail_n = int(q.get('n', '1'))
                 st.fail_status = int(q.get('status', '503'))
+                st.fail_match = q.get('match', '')
             elif what == 'down':
                 st.down_n = int(q.get('n', '-1'))
             elif what == 'delay':
@@ -255,7 +258,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with st.lock:
             st.stats['requests'] += 1
             st.stats['methods'][self.command] = st.stats['methods'].get(self.command, 0) + 1
-        fault, status = st.take_fault()
+        fault, status = st.take_fault(self.path)
         if fault == 'down':
             self.close_connection = True
             try:
