@@ -1081,12 +1081,46 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
     fuse_reply_err(req, 0);
 }
 
+/* Grows fn's size to at least end (fallocate without KEEP_SIZE). */
+static int grow_size(struct client *cl, struct fnode *fn,
+                     const struct rpc_cred *cr, uint64_t end)
+{
+    fx_setattr_args a;
+    memset(&a, 0, sizeof(a));
+    a.ino = fn->ino;
+    /* fallocate(2) needs a descriptor open for writing, as ftruncate.
+     * The gateway grows the size only if it is smaller, in one
+     * transaction: a size read here first could be stale by then, and
+     * setting it would cut off what another client just wrote. */
+    a.valid = FX_SET_SIZE | FX_SET_SIZE_GROW | FX_SET_BY_HANDLE;
+    a.size = end;
+    fx_attr out;
+    int rc = do_setattr(cl, cr, &a, &out);
+    if (rc == 0) {
+        own_change(fn, &out);
+        pthread_mutex_lock(&fn->lock);
+        fnode_set_attr(fn, &out);
+        fnode_map_drop(fn);
+        pthread_mutex_unlock(&fn->lock);
+    }
+    return rc;
+}
+
+/* Blocks are made when written, so there is nothing to reserve: plain
+ * fallocate only grows the size (the range reads as zeros).  PUNCH_HOLE
+ * and ZERO_RANGE make the range read as zeros, whole blocks becoming
+ * holes. */
 static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
                          off_t offset, off_t length,
                          struct fuse_file_info *fi)
 {
     struct client *cl = CL(req);
-    if (mode & ~FALLOC_FL_KEEP_SIZE) {
+    (void)fi;
+    int zero = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
+    if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
+                  FALLOC_FL_ZERO_RANGE)) ||
+        zero == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) ||
+        ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))) {
         fuse_reply_err(req, EOPNOTSUPP);
         return;
     }
@@ -1100,40 +1134,20 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
     }
     if (refuse_read_only(req))
         return;
-    /* Blocks are made when written, so there is nothing to reserve; what
-     * remains is the new size (the range reads as zeros). */
-    if (mode & FALLOC_FL_KEEP_SIZE) {
+    if (mode == FALLOC_FL_KEEP_SIZE) {
         fuse_reply_err(req, 0);
         return;
     }
     struct rpc_cred cr;
     get_cred(req, &cr);
-    uint64_t gw = GW(cl, ino);
-    struct fnode *fn = get_node(req, gw);
+    struct fnode *fn = get_node(req, GW(cl, ino));
     if (!fn)
         return;
     uint64_t end = (uint64_t)offset + (uint64_t)length;
-    int rc = wb_flush(cl, fn);
-    if (rc == 0) {
-        fx_setattr_args a;
-        memset(&a, 0, sizeof(a));
-        a.ino = gw;
-        /* fallocate(2) needs a descriptor open for writing, as ftruncate.
-         * The gateway grows the size only if it is smaller, in one
-         * transaction: a size read here first could be stale by then, and
-         * setting it would cut off what another client just wrote. */
-        a.valid = FX_SET_SIZE | FX_SET_SIZE_GROW | FX_SET_BY_HANDLE;
-        a.size = end;
-        fx_attr out;
-        rc = do_setattr(cl, &cr, &a, &out);
-        if (rc == 0) {
-            own_change(fn, &out);
-            pthread_mutex_lock(&fn->lock);
-            fnode_set_attr(fn, &out);
-            fnode_map_drop(fn);
-            pthread_mutex_unlock(&fn->lock);
-        }
-    }
+    int rc = zero ? wb_punch(cl, fn, &cr, (uint64_t)offset, end)
+                  : wb_flush(cl, fn);
+    if (rc == 0 && !(mode & FALLOC_FL_KEEP_SIZE))
+        rc = grow_size(cl, fn, &cr, end);
     fuse_reply_err(req, -rc);
     fnode_put(cl->inodes, fn);
 }

@@ -43,6 +43,7 @@ struct dblock {
     uint32_t cap;               /* bytes at buf */
     struct ranges r;
     int busy;
+    int punch;                  /* r is one range to read as zeros */
     struct dblock *next;
 };
 
@@ -277,12 +278,48 @@ struct up {
     int rc;
 };
 
+/* The new content of a block with a range punched out of it: the base
+ * with the range zeroed, or only the base's bytes before the range when
+ * the range reaches past them; a hole when nothing is left. */
+static int punch_one(struct up *u)
+{
+    struct client *cl = u->cl;
+    struct dblock *d = u->d;
+    uint32_t s = d->r.v[0].s, e = d->r.v[0].e;
+    uint32_t blen = u->base_ver ? u->base_len : 0;
+    uint32_t keep = e >= blen ? (s < blen ? s : blen) : blen;
+    bcache_buf_free(cl->cache, u->img, u->img_cap);
+    u->img = NULL;
+    u->merged_len = keep;
+    u->len = keep;
+    if (keep == 0)
+        return 0;                       /* version 0: a hole */
+    u->img = bcache_buf_alloc(cl->cache, keep, &u->img_cap);
+    if (!u->img)
+        return -ENOMEM;
+    struct bentry *ent = NULL;
+    int rc = blockio_fetch(cl, u->fn->ino, d->index, u->base_ver, blen, &ent);
+    if (rc < 0)
+        return rc;
+    memcpy(u->img, ent->data, keep);
+    blockio_release(cl, ent);
+    if (e < blen)
+        memset(u->img + s, 0, e - s);
+    uint64_t ver = session_next_version(cl->sess);
+    if (blockio_put(cl, u->fn->ino, d->index, ver, u->img, keep) < 0)
+        return -EIO;
+    u->ver = ver;
+    return 0;
+}
+
 /* Builds the new content of the block and uploads it as a new version. */
 static int upload_one(struct up *u)
 {
     struct client *cl = u->cl;
     uint32_t bs = block_size(cl);
     struct dblock *d = u->d;
+    if (d->punch)
+        return punch_one(u);
     bcache_buf_free(cl->cache, u->img, u->img_cap);
     u->img = NULL;
     const char *src;
@@ -521,7 +558,8 @@ static int commit_once(struct client *cl, struct fnode *fn,
                     applied = 1;
                     break;
                 }
-                blockio_delete(cl, fn->ino, cur->index, ups[i].ver);
+                if (ups[i].ver)
+                    blockio_delete(cl, fn->ino, cur->index, ups[i].ver);
                 ups[i].ver = 0;
                 ups[i].base_ver = cur->ver;
                 ups[i].base_len = cur->length < block_size(cl)
@@ -556,7 +594,8 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Uploads the blocks (ups[i].d set, all busy) and commits them. */
+/* Uploads the blocks (ups[i].d set, all busy) and commits them; the size
+ * grows to cover them unless they are punched ranges. */
 static int upload_commit(struct client *cl, struct fnode *fn,
                          const struct rpc_cred *cr, struct up *ups, size_t n,
                          const struct timespec *mtime)
@@ -566,7 +605,7 @@ static int upload_commit(struct client *cl, struct fnode *fn,
     uint64_t write_end = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t end = ups[i].d->index * bs + ranges_end(&ups[i].d->r);
-        if (end > write_end)
+        if (end > write_end && !ups[i].d->punch)
             write_end = end;
         ups[i].cl = cl;
         ups[i].fn = fn;
@@ -752,6 +791,55 @@ static void flush_one(struct fnode *fn, void *arg)
 void wb_flush_all(struct client *cl)
 {
     itable_foreach(cl->inodes, flush_one, cl);
+}
+
+/* ---- punching holes ---- */
+
+/* Commits [off, end) of blocks from first on (at most FX_MAX_BLOCKS of
+ * them) as punched ranges; *next is the block after the last one. */
+static int punch_batch(struct client *cl, struct fnode *fn,
+                       const struct rpc_cred *cr, uint64_t off, uint64_t end,
+                       uint64_t first, const struct timespec *mtime,
+                       uint64_t *next)
+{
+    uint32_t bs = block_size(cl);
+    uint64_t last = (end - 1) / bs;
+    size_t n = last - first + 1 < FX_MAX_BLOCKS ? last - first + 1
+                                                : FX_MAX_BLOCKS;
+    struct dblock *ds = calloc(n, sizeof(*ds));
+    struct up *ups = calloc(n, sizeof(*ups));
+    int rc = ds && ups ? 0 : -ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint64_t start = (first + i) * bs;
+        uint32_t s = off > start ? (uint32_t)(off - start) : 0;
+        uint32_t e = end - start < bs ? (uint32_t)(end - start) : bs;
+        ds[i].index = first + i;
+        ds[i].punch = 1;
+        ups[i].d = &ds[i];
+        rc = ranges_add(&ds[i].r, s, e);
+    }
+    if (rc == 0)
+        rc = upload_commit(cl, fn, cr, ups, n, mtime);
+    for (size_t i = 0; ds && ups && i < n; i++) {
+        bcache_buf_free(cl->cache, ups[i].img, ups[i].img_cap);
+        ranges_free(&ds[i].r);
+    }
+    free(ds);
+    free(ups);
+    *next = first + n;
+    return rc;
+}
+
+int wb_punch(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
+             uint64_t off, uint64_t end)
+{
+    uint32_t bs = block_size(cl);
+    int rc = wb_flush(cl, fn);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (uint64_t b = off / bs; rc == 0 && b <= (end - 1) / bs;)
+        rc = punch_batch(cl, fn, cr, off, end, b, &now, &b);
+    return rc;
 }
 
 /* ---- the flusher threads ---- */

@@ -31,6 +31,11 @@ int wb_write(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
 /* Uploads and commits every dirty block of fn; -EIO (or the gateway's
  * error) if that failed, and then the data stays dirty. */
 int wb_flush(struct client *cl, struct fnode *fn);
+/* Makes [off, end) of fn read as zeros without changing its size: whole
+ * blocks become holes, the others are merged anew (fallocate's
+ * PUNCH_HOLE).  Flushes fn's dirty data first. */
+int wb_punch(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
+             uint64_t off, uint64_t end);
 /* Forgets fn's dirty data that is not being flushed. */
 void wb_discard(struct client *cl, struct fnode *fn);
 /* Flushes every inode (at unmount). */

@@ -1,7 +1,8 @@
 /* meta_blocks.c - block maps: which version of each block of a file holds
  * its data and how many bytes of it are valid.  get_blocks reads a range,
  * commit_write swaps in new versions all-or-nothing (refusing blocks that
- * moved on since the client merged), truncation drops and clamps. */
+ * moved on since the client merged) and makes holes (version 0: a punched
+ * block), truncation drops and clamps. */
 #include "config.h"
 #include "meta_internal.h"
 #include "log.h"
@@ -56,6 +57,13 @@ static int block_put(struct tx *tx, uint64_t ino, uint64_t index,
     wb_u64(&w, version);
     wb_u32(&w, length);
     return kv_put(tx, MDB_BLOCKS, key, 16, val, w.len);
+}
+
+static int block_del(struct tx *tx, uint64_t ino, uint64_t index)
+{
+    uint8_t key[16];
+    block_key(key, ino, index);
+    return kv_del(tx, MDB_BLOCKS, key, 16);
 }
 
 struct drop_args {
@@ -209,9 +217,10 @@ static int cmp_u64(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* The blocks of a commit must be sane on their own: new non-zero versions
- * different from their bases, lengths within a block, inside the size the
- * commit leaves, and no index twice. */
+/* The blocks of a commit must be sane on their own: new versions
+ * different from their bases with lengths within a block, inside the size
+ * the commit leaves, or holes (version and length 0, anywhere); and no
+ * index twice. */
 static int commit_validate(const struct meta_commit_block *cb, uint32_t n,
                            uint32_t bs, uint64_t newsize)
 {
@@ -220,9 +229,11 @@ static int commit_validate(const struct meta_commit_block *cb, uint32_t n,
         return -ENOMEM;
     int rc = 0;
     for (uint32_t i = 0; i < n && !rc; i++) {
-        if (cb[i].version == 0 || cb[i].version == cb[i].base_version ||
-            cb[i].length == 0 || cb[i].length > bs ||
-            cb[i].index >= (newsize + bs - 1) / bs)
+        int hole = cb[i].version == 0;
+        if (hole ? cb[i].length != 0
+                 : cb[i].version == cb[i].base_version || cb[i].length == 0 ||
+                   cb[i].length > bs ||
+                   cb[i].index >= (newsize + bs - 1) / bs)
             rc = -EINVAL;
         idx[i] = cb[i].index;
     }
@@ -274,15 +285,22 @@ static int commit_apply(struct tx *tx, struct blocks_args *a, uint32_t n,
     int64_t delta = 0;
     for (uint32_t i = 0; i < n; i++) {
         const struct meta_commit_block *b = &a->cb[i];
-        /* Bytes past the size the commit leaves are not data. */
-        uint64_t room = newsize - b->index * bs;
-        uint32_t len = room < b->length ? (uint32_t)room : b->length;
+        uint32_t len = 0;
+        if (b->version) {
+            /* Bytes past the size the commit leaves are not data. */
+            uint64_t room = newsize - b->index * bs;
+            len = room < b->length ? (uint32_t)room : b->length;
+        }
         int rc;
         if (cur[i].version &&
             (rc = garbage_add(tx, in->vol, in->ino, b->index,
                               cur[i].version)))
             return rc;
-        if ((rc = block_put(tx, in->ino, b->index, b->version, len)))
+        if (b->version)
+            rc = block_put(tx, in->ino, b->index, b->version, len);
+        else
+            rc = cur[i].version ? block_del(tx, in->ino, b->index) : 0;
+        if (rc)
             return rc;
         delta += (int64_t)len - (int64_t)cur[i].length;
     }

@@ -2,7 +2,7 @@
 # client_data.sh - file data through a FUSE mount: a 512 MiB sequential
 # file and a 64 MiB file written at random offsets (checked by sha256 after
 # a remount, so the data comes from the block store), sparse files,
-# truncation, O_APPEND, fallocate, mmap, unlinked-but-open files, rename
+# truncation, O_APPEND, fallocate (and punching holes), mmap, unlinked-but-open files, rename
 # over an open file, fio's own verification, one fsync of 5,000 dirty
 # blocks (more than one commit carries), and a size that never goes
 # backwards under its writer.
@@ -10,6 +10,7 @@
 fx_require_root
 fx_require_fuse
 HELPERS=$FLEXFS_BUILDDIR/tests/integration
+MiB=$((1 << 20))
 
 fx_start_gateway gw
 M=$T/mnt
@@ -184,7 +185,63 @@ fx_check "fallocate size" test "$(stat -c %s "$M/falloc")" = 10485760
 fx_check "fallocate reads zeros" cmp "$M/falloc" <(head -c 10485760 /dev/zero)
 fallocate -o 20M -l 1M "$M/falloc"
 fx_check "fallocate past the end" test "$(stat -c %s "$M/falloc")" = 22020096
-fx_expect_fail "fallocate punch hole is refused" fallocate -p -o 0 -l 4096 "$M/falloc"
+
+# ---- punching holes (4 MiB blocks) ----
+# [1 MiB+100, 9 MiB+50) cuts into block 0, takes block 1 whole and cuts
+# into block 2; then the tail from 10 MiB on, past the end.  The size
+# stays, the ranges read as zeros (here, from another file handle, and
+# cold after a remount), and the space they held is given back.
+head -c $((10 * MiB + 12345)) /dev/urandom >"$T/punch"
+cp "$T/punch" "$M/punch" || fx_fail "writing the file to punch"
+blocks0=$(stat -c %b "$M/punch")
+fx_check "punch a hole" fallocate -p -o $((MiB + 100)) -l $((8 * MiB - 50)) "$M/punch"
+fx_check "punch past the end" fallocate -p -o $((10 * MiB)) -l $((4 * MiB)) "$M/punch"
+fx_check "punch wholly past the end" fallocate -p -o $((20 * MiB)) -l 4096 "$M/punch"
+python3 - "$T/punch" <<'EOF2'
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+M = 1 << 20
+d[M + 100:9 * M + 50] = bytes(8 * M - 50)
+d[10 * M:] = bytes(len(d) - 10 * M)
+open(p, "wb").write(d)
+EOF2
+fx_check "the punched file reads back" cmp "$M/punch" "$T/punch"
+fx_check "punching keeps the size" test "$(stat -c %s "$M/punch")" = $((10 * MiB + 12345))
+blocks1=$(stat -c %b "$M/punch")
+# Given back: 3 MiB-100 of block 0, block 1, 12,345 bytes of block 2's
+# tail (its zeroed first MiB is still stored).
+[ $((blocks0 - blocks1)) -ge $((7 * MiB / 512)) ] ||
+  fx_fail "punching gave back $(( (blocks0 - blocks1) * 512 )) bytes"
+remount
+fx_check "the punched file, cold" cmp "$M/punch" "$T/punch"
+fx_check "punched space stays given back" test "$(stat -c %b "$M/punch")" = "$blocks1"
+# util-linux's --dig-holes punches out what reads as zeros: here a whole
+# block of written zeros between two of data.
+{ head -c $((4 * MiB)) /dev/urandom; head -c $((4 * MiB)) /dev/zero
+  head -c $((4 * MiB)) /dev/urandom; } >"$T/dig"
+cp "$T/dig" "$M/dig" || fx_fail "writing the file to dig"
+blocks0=$(stat -c %b "$M/dig")
+fx_check "dig holes" fallocate -d "$M/dig"
+fx_check "digging holes changes no byte" cmp "$M/dig" "$T/dig"
+[ $((blocks0 - $(stat -c %b "$M/dig"))) = $((4 * MiB / 512)) ] ||
+  fx_fail "digging holes gave back $(( (blocks0 - $(stat -c %b "$M/dig")) * 512 )) bytes"
+# ZERO_RANGE is the same inside the file; past its end it grows the size.
+fx_check "zero a range" fallocate -z -o $((2 * MiB)) -l $((3 * MiB)) "$M/dig"
+fx_check "zero a range past the end" fallocate -z -o $((11 * MiB)) -l $((3 * MiB)) "$M/dig"
+python3 - "$T/dig" <<'EOF2'
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+M = 1 << 20
+d[2 * M:5 * M] = bytes(3 * M)
+d[11 * M:] = bytes(3 * M)
+open(p, "wb").write(d)
+EOF2
+fx_check "the zeroed ranges read back" cmp "$M/dig" "$T/dig"
+remount
+fx_check "the zeroed ranges, cold" cmp "$M/dig" "$T/dig"
+fx_expect_fail "collapse range is refused" fallocate -c -o 0 -l $((4 * MiB)) "$M/punch"
 
 # ---- mmap shared writes ----
 fx_check "mmap write with msync" "$HELPERS/client_mmap" "$M/mm1" $((9 << 20)) msync

@@ -4,8 +4,8 @@
 # other had the old content cached), renames and unlinks seen within the
 # attribute timeout, and two mounts writing disjoint 4 KiB records into
 # the same blocks of one file at once without losing any; O_APPEND from
-# both in turn; mmap of what the other appended; fallocate on one against
-# a writer on the other.
+# both in turn; mmap of what the other appended; fallocate, and punching
+# holes, on one against a writer on the other.
 . "$FLEXFS_SRCDIR/tests/lib/common.sh"
 fx_require_root
 fx_require_fuse
@@ -176,6 +176,49 @@ d = open(b_path, "rb").read()
 bad = [i for i in range(N) if d[i * CH:(i + 1) * CH] != bytes([65 + i % 26]) * CH]
 if bad or not N * CH <= len(d) <= N * CH + CH // 2:
     sys.exit("size %d, chunks cut: %s" % (len(d), bad[:10]))
+PY
+
+# ---- a hole punched beside another mount's writes in the same block ----
+# B writes 4 KiB records from 1 MiB on, each with fsync; meanwhile A keeps
+# punching [0, 1 MiB) of the same 4 MiB block.  Each merges onto what the
+# other committed, so no record is lost and the punched range reads zeros.
+python3 - "$A/punch" "$B/punch" <<'PY' || fx_fail "punch against a writer on another mount"
+import ctypes, os, sys, threading, time
+libc = ctypes.CDLL(None, use_errno=True)
+a_path, b_path = sys.argv[1:]
+M, REC, N = 1 << 20, 4096, 150
+with open(a_path, "wb") as f:
+    f.write(b"x" * (8 * M))
+time.sleep(1.1)
+stop, punches = [False], [0]
+def writer():
+    fd = os.open(b_path, os.O_RDWR)
+    for i in range(N):
+        os.pwrite(fd, bytes([65 + i % 26]) * REC, M + i * REC)
+        os.fsync(fd)
+    os.close(fd)
+    stop[0] = True
+def puncher():
+    fd = os.open(a_path, os.O_RDWR)
+    while not stop[0]:
+        if libc.fallocate(fd, 3, ctypes.c_long(0), ctypes.c_long(M)) != 0:
+            sys.exit("punch: %s" % os.strerror(ctypes.get_errno()))
+        punches[0] += 1
+    os.close(fd)
+t = [threading.Thread(target=f) for f in (writer, puncher)]
+for x in t: x.start()
+for x in t: x.join()
+time.sleep(1.1)
+want = bytearray(b"x" * (8 * M))
+want[:M] = bytes(M)
+for i in range(N):
+    want[M + i * REC:M + (i + 1) * REC] = bytes([65 + i % 26]) * REC
+for p in (a_path, b_path):
+    d = open(p, "rb").read()
+    if d != want:
+        bad = [i for i in range(0, len(want), REC) if d[i:i + REC] != want[i:i + REC]]
+        sys.exit("%s after %d punches: %d bytes, 4 KiB pieces wrong at %s"
+                 % (p, punches[0], len(d), bad[:10]))
 PY
 
 fx_check "unmount A" fx_umount "$A"

@@ -216,6 +216,41 @@ START_TEST(commit_validation)
 }
 END_TEST
 
+/* Version 0 with length 0 makes a block a hole (a punched range): its
+ * version goes to the garbage, its bytes leave the count, the size stays;
+ * a hole over a hole or past the end changes nothing; the base check
+ * holds as for data. */
+START_TEST(commit_holes)
+{
+    struct meta_attr f, a;
+    ck_assert_int_eq(tu_create(R, tu_root, "f", 0644, &f), 0);
+    struct meta_commit_block b[] = { { 0, 11, 0, TU_BS, 0 },
+                                     { 1, 12, 0, 100, 0 } };
+    ck_assert_int_eq(commit(f.ino, b, 2, (uint64_t)TU_BS + 100, NULL), 0);
+    uint64_t garbage = meta_garbage_count(tu_m);
+
+    struct meta_commit_block bad = { 0, 0, 11, 10, 0 };
+    ck_assert_int_eq(commit(f.ino, &bad, 1, 0, NULL), -EINVAL);
+    struct meta_commit_block stale = { 0, 0, 10, 0, 0 };
+    ck_assert_int_eq(commit(f.ino, &stale, 1, 0, NULL), -EAGAIN);
+    struct meta_commit_block hole[] = { { 0, 0, 11, 0, 0 },
+                                        { 7, 0, 0, 0, 0 } };
+    ck_assert_int_eq(commit(f.ino, hole, 2, 0, &a), 0);
+    ck_assert_uint_eq(a.size, (uint64_t)TU_BS + 100);
+    ck_assert_uint_eq(a.blocks, 1);
+    ck_assert_uint_eq(meta_garbage_count(tu_m), garbage + 1);
+    struct meta_block got[4];
+    ck_assert_int_eq(blocks_of(f.ino, got, 4), 1);
+    ck_assert_uint_eq(got[0].index, 1);
+
+    struct meta_commit_block again = { 0, 0, 0, 0, 0 };
+    ck_assert_int_eq(commit(f.ino, &again, 1, 0, &a), 0);
+    ck_assert_uint_eq(meta_garbage_count(tu_m), garbage + 1);
+    ck_assert_int_eq(blocks_of(f.ino, got, 4), 1);
+    ck_assert_uint_eq(a.size, (uint64_t)TU_BS + 100);
+}
+END_TEST
+
 /* ---- garbage and truncation ---- */
 
 START_TEST(garbage_table)
@@ -774,6 +809,7 @@ static Suite *blocks_suite(void)
     tcase_add_test(tc, commit_conflict_atomic);
     tcase_add_test(tc, commit_truncated_base);
     tcase_add_test(tc, commit_validation);
+    tcase_add_test(tc, commit_holes);
     tcase_add_test(tc, garbage_table);
     tcase_add_test(tc, truncation);
     tcase_add_test(tc, open_and_create_trunc);
