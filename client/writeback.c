@@ -275,21 +275,27 @@ struct up {
     char *img;                  /* merged image when not d->buf */
     uint32_t img_cap;
     int need;                   /* (re)upload wanted */
+    int unchanged;              /* a punch that changes nothing here */
     int rc;
 };
 
 /* The new content of a block with a range punched out of it: the base
  * with the range zeroed, or only the base's bytes before the range when
- * the range reaches past them; a hole when nothing is left. */
+ * the range reaches past them; a hole when nothing is left.  A range
+ * past the base's bytes changes nothing: the block stays out of the
+ * commit. */
 static int punch_one(struct up *u)
 {
     struct client *cl = u->cl;
     struct dblock *d = u->d;
     uint32_t s = d->r.v[0].s, e = d->r.v[0].e;
     uint32_t blen = u->base_ver ? u->base_len : 0;
-    uint32_t keep = e >= blen ? (s < blen ? s : blen) : blen;
+    uint32_t keep = e >= blen ? s : blen;
     bcache_buf_free(cl->cache, u->img, u->img_cap);
     u->img = NULL;
+    u->unchanged = s >= blen;
+    if (u->unchanged)
+        return 0;
     u->merged_len = keep;
     u->len = keep;
     if (keep == 0)
@@ -513,17 +519,25 @@ static int commit_once(struct client *cl, struct fnode *fn,
     fx_commit_block *blocks = calloc(n, sizeof(*blocks));
     if (!blocks)
         return -ENOMEM;
+    size_t nb = 0;
     for (size_t i = 0; i < n; i++) {
-        blocks[i].index = ups[i].d->index;
-        blocks[i].ver = ups[i].ver;
-        blocks[i].base_ver = ups[i].base_ver;
-        blocks[i].length = ups[i].len;
-        blocks[i].base_length = ups[i].merged_len;
+        if (ups[i].unchanged)
+            continue;
+        blocks[nb].index = ups[i].d->index;
+        blocks[nb].ver = ups[i].ver;
+        blocks[nb].base_ver = ups[i].base_ver;
+        blocks[nb].length = ups[i].len;
+        blocks[nb].base_length = ups[i].merged_len;
+        nb++;
+    }
+    if (nb == 0) {
+        free(blocks);
+        return 0;
     }
     uint64_t sess = session_id(cl->sess);
     fx_commit_args a = {
         .ino = fn->ino, .session = sess,
-        .blocks = { .blocks_len = (u_int)n, .blocks_val = blocks },
+        .blocks = { .blocks_len = (u_int)nb, .blocks_val = blocks },
         .write_end = write_end,
         .mtime = { .how = FX_TIME_CLIENT,
                    .time = { .sec = mtime->tv_sec,

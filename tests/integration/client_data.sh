@@ -197,6 +197,13 @@ blocks0=$(stat -c %b "$M/punch")
 fx_check "punch a hole" fallocate -p -o $((MiB + 100)) -l $((8 * MiB - 50)) "$M/punch"
 fx_check "punch past the end" fallocate -p -o $((10 * MiB)) -l $((4 * MiB)) "$M/punch"
 fx_check "punch wholly past the end" fallocate -p -o $((20 * MiB)) -l 4096 "$M/punch"
+# Past what block 2 still holds, a punch changes nothing and stores nothing.
+versions() {
+  fx_store_keys gw | grep -c "/$(printf %x "$(stat -c %i "$M/punch")")/[0-9a-f]*\."
+}
+n_versions=$(versions)
+fx_check "punch past a block's bytes" fallocate -p -o $((10 * MiB + 100)) -l $MiB "$M/punch"
+fx_check "no new version for a punch that changes nothing" test "$(versions)" = "$n_versions"
 python3 - "$T/punch" <<'EOF2'
 import sys
 p = sys.argv[1]
