@@ -1006,6 +1006,36 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fnode_put(cl->inodes, fn);
 }
 
+/* SEEK_DATA and SEEK_HOLE (the kernel answers the other whences): so
+ * cp, tar and rsync skip holes instead of reading and writing zeros. */
+static void fs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                     struct fuse_file_info *fi)
+{
+    struct client *cl = CL(req);
+    if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    if (off < 0) {
+        fuse_reply_err(req, ENXIO);
+        return;
+    }
+    struct fnode *fn = get_node(req, GW(cl, ino));
+    if (!fn)
+        return;
+    struct rpc_cred cr;
+    data_cred(req, fn, fi, &cr);
+    uint64_t pos = 0;
+    int rc = wb_flush(cl, fn);
+    if (rc == 0)
+        rc = rp_seek(cl, fn, &cr, (uint64_t)off, whence, &pos);
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_lseek(req, (off_t)pos);
+    fnode_put(cl->inodes, fn);
+}
+
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                      size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -1511,6 +1541,7 @@ const struct fuse_lowlevel_ops fs_ops = {
     .fsync = fs_fsync,
     .release = fs_release,
     .fallocate = fs_fallocate,
+    .lseek = fs_lseek,
     .opendir = fs_opendir,
     .readdir = fs_readdir,
     .readdirplus = fs_readdirplus,

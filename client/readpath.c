@@ -5,6 +5,7 @@
  * commit, or an invalidation), the read starts over, so a reader never
  * mixes an old version with the loss of the dirty bytes that replaced
  * it. */
+#define _GNU_SOURCE                     /* SEEK_DATA, SEEK_HOLE */
 #include "config.h"
 #include "readpath.h"
 #include "blockcache.h"
@@ -16,8 +17,10 @@
 #include "writeback.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define READ_TRIES 16
 
@@ -311,5 +314,71 @@ int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
     pthread_mutex_unlock(&fn->lock);
     if (sequential && out->got)
         read_ahead(cl, fn, cr, (off + out->got - 1) / bs);
+    return 0;
+}
+
+/* ---- SEEK_DATA and SEEK_HOLE ---- */
+
+/* Data is what the map holds: each block's first `length` bytes.  Bytes
+ * past a block's length, blocks with no version and the part past the
+ * last block up to the size are holes, and read as zeros. */
+struct seek_walk {
+    uint64_t off;               /* where the search started */
+    uint64_t pos;               /* SEEK_HOLE: the data runs on to here */
+    int whence;
+    int found;
+};
+
+/* Takes one block's data [s, e); sets w->found with w->pos the answer. */
+static void seek_step(struct seek_walk *w, uint64_t s, uint64_t e)
+{
+    if (e <= w->off || s == e)
+        return;
+    if (w->whence == SEEK_DATA) {
+        w->pos = s > w->off ? s : w->off;
+        w->found = 1;
+    } else if (s > w->pos) {
+        w->found = 1;           /* a hole before this block's data */
+    } else if (e > w->pos) {
+        w->pos = e;
+    }
+}
+
+int rp_seek(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
+            uint64_t off, int whence, uint64_t *out)
+{
+    uint32_t bs = session_volume(cl->sess)->block_size;
+    struct seek_walk w = { .off = off, .pos = off, .whence = whence };
+    uint64_t first = off / bs, size = 0;
+    for (;;) {
+        fx_get_blocks_res r;
+        int rc = fnode_get_blocks(cl, fn, cr, first, UINT32_MAX, &r);
+        if (rc < 0)
+            return rc;
+        fx_get_blocks_ok *ok = &r.fx_get_blocks_res_u.ok;
+        size = ok->attr.size;
+        u_int n = ok->blocks.blocks_len;
+        for (u_int i = 0; i < n && !w.found; i++) {
+            const fx_block *b = &ok->blocks.blocks_val[i];
+            uint64_t s = b->index * bs;
+            uint64_t e = s + (b->length < bs ? b->length : bs);
+            if (s >= size)
+                break;
+            seek_step(&w, s, e < size ? e : size);
+        }
+        if (n > 0)
+            first = ok->blocks.blocks_val[n - 1].index + 1;
+        pthread_mutex_lock(&fn->lock);
+        fnode_set_attr(fn, &ok->attr);
+        pthread_mutex_unlock(&fn->lock);
+        xdr_free((xdrproc_t)xdr_fx_get_blocks_res, (char *)&r);
+        if (off >= size)
+            return -ENXIO;
+        if (w.found || n < FX_MAX_BLOCKS || first * bs >= size)
+            break;
+    }
+    if (whence == SEEK_DATA && !w.found)
+        return -ENXIO;          /* only a hole from off to the end */
+    *out = w.pos < size ? w.pos : size;
     return 0;
 }

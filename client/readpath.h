@@ -36,4 +36,10 @@ int rp_read(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
             uint64_t off, size_t size, int page_cached, struct rp_data *out);
 void rp_done(struct client *cl, struct rp_data *d);
 
+/* lseek's SEEK_DATA and SEEK_HOLE from off, by the gateway's block map
+ * (flush this client's writes first): -ENXIO at or past the end, and for
+ * SEEK_DATA when only a hole follows. */
+int rp_seek(struct client *cl, struct fnode *fn, const struct rpc_cred *cr,
+            uint64_t off, int whence, uint64_t *out);
+
 #endif

@@ -2,7 +2,8 @@
 # client_data.sh - file data through a FUSE mount: a 512 MiB sequential
 # file and a 64 MiB file written at random offsets (checked by sha256 after
 # a remount, so the data comes from the block store), sparse files,
-# truncation, O_APPEND, fallocate (and punching holes), mmap, unlinked-but-open files, rename
+# truncation, O_APPEND, fallocate (and punching holes), SEEK_DATA and
+# SEEK_HOLE, mmap, unlinked-but-open files, rename
 # over an open file, fio's own verification, one fsync of 5,000 dirty
 # blocks (more than one commit carries), and a size that never goes
 # backwards under its writer.
@@ -248,6 +249,41 @@ EOF2
 fx_check "the zeroed ranges read back" cmp "$M/dig" "$T/dig"
 remount
 fx_check "the zeroed ranges, cold" cmp "$M/dig" "$T/dig"
+# SEEK_DATA and SEEK_HOLE follow the map: 1 MiB of data, a punched hole
+# to 8 MiB, 1 MiB of data, a hole to the next block, whose first 1 MiB+1
+# is data (zeros the merge stored, then a byte still dirty in the mount:
+# flushed first), and a sparse tail to 14 MiB.  cp then keeps the holes.
+python3 - "$M/seek" <<'EOF2' || fx_fail "SEEK_DATA/SEEK_HOLE"
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+M = 1 << 20
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(fd, b"a" * (9 * M), 0)
+os.fsync(fd)
+if libc.fallocate(fd, 3, ctypes.c_long(M), ctypes.c_long(7 * M)) != 0:
+    sys.exit("punch: " + os.strerror(ctypes.get_errno()))
+os.ftruncate(fd, 14 * M)
+os.pwrite(fd, b"b", 13 * M)
+want = [(0, "D", 0), (0, "H", M), (100, "D", 100), (M, "D", 8 * M),
+        (M, "H", M), (5 * M, "D", 8 * M), (8 * M, "H", 9 * M),
+        (9 * M, "D", 12 * M), (9 * M, "H", 9 * M), (12 * M, "H", 13 * M + 1),
+        (13 * M + 1, "D", None), (13 * M + 1, "H", 13 * M + 1),
+        (14 * M, "D", None), (14 * M, "H", None), (15 * M, "H", None)]
+for off, how, exp in want:
+    try:
+        got = os.lseek(fd, off, os.SEEK_DATA if how == "D" else os.SEEK_HOLE)
+    except OSError as e:
+        if e.errno != errno.ENXIO:
+            raise
+        got = None
+    if got != exp:
+        sys.exit("SEEK_%s from %d: %s, want %s" % (
+            "DATA" if how == "D" else "HOLE", off, got, exp))
+EOF2
+fx_check "cp of a file with holes" cp "$M/seek" "$T/seek.copy"
+fx_check "the copy reads the same" cmp "$M/seek" "$T/seek.copy"
+[ "$(stat -c %b "$T/seek.copy")" -le $((3 * MiB / 512 + 64)) ] ||
+  fx_fail "cp did not keep the holes: $(stat -c %b "$T/seek.copy") sectors"
 fx_expect_fail "collapse range is refused" fallocate -c -o 0 -l $((4 * MiB)) "$M/punch"
 
 # ---- mmap shared writes ----
