@@ -143,8 +143,10 @@ static void attr_to_stat(struct client *cl, const fx_attr *a, struct stat *st)
     st->st_rdev = a->rdev;
     st->st_size = (off_t)a->size;
     st->st_blocks = (blkcnt_t)a->blocks;
-    uint32_t bs = session_volume(cl->sess)->block_size;
-    st->st_blksize = bs < (1u << 20) ? bs : (1u << 20);
+    /* The block is the unit of allocation: SEEK_HOLE finds holes at its
+     * granularity, and tools that size their I/O by st_blksize (cp,
+     * xfstests' seek_sanity_test) then agree with it. */
+    st->st_blksize = session_volume(cl->sess)->block_size;
     st->st_atim.tv_sec = a->atime.sec;
     st->st_atim.tv_nsec = a->atime.nsec;
     st->st_mtim.tv_sec = a->mtime.sec;

@@ -280,6 +280,21 @@ for off, how, exp in want:
         sys.exit("SEEK_%s from %d: %s, want %s" % (
             "DATA" if how == "D" else "HOLE", off, got, exp))
 EOF2
+# Holes are found at the granularity st_blksize announces (xfstests'
+# seek_sanity_test relies on it): 8 bytes written two st_blksize units into
+# a new file leave a hole before them.
+python3 - "$M/seek2" <<'EOF2' || fx_fail "SEEK_DATA at st_blksize granularity"
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+unit = os.fstat(fd).st_blksize
+os.pwrite(fd, b"ABCDEFGH", 2 * unit)
+for how, off, want in ((os.SEEK_DATA, 0, 2 * unit), (os.SEEK_HOLE, 0, 0),
+                       (os.SEEK_DATA, 2 * unit - 1, 2 * unit),
+                       (os.SEEK_HOLE, 2 * unit, 2 * unit + 8)):
+    got = os.lseek(fd, off, how)
+    if got != want:
+        sys.exit("st_blksize %d: lseek(%d, %d) = %d, want %d" % (unit, off, how, got, want))
+EOF2
 fx_check "cp of a file with holes" cp "$M/seek" "$T/seek.copy"
 fx_check "the copy reads the same" cmp "$M/seek" "$T/seek.copy"
 [ "$(stat -c %b "$T/seek.copy")" -le $((3 * MiB / 512 + 64)) ] ||
