@@ -137,20 +137,29 @@ static int parse_timeout(const char *v, double *out)
     return 0;
 }
 
+/* A decimal number from 1 to max. */
+static int parse_count(const char *v, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || *v == '\0' || *end || n == 0 || n > max)
+        return -EINVAL;
+    *out = n;
+    return 0;
+}
+
 static int parse_one(struct client_opts *o, char *opt)
 {
     char *val = strchr(opt, '=');
     if (val)
         *val++ = '\0';
     uint64_t sz;
+    unsigned long n;
     int rc = 0;
     if (strcmp(opt, "port") == 0 && val) {
-        char *end;
-        unsigned long p = strtoul(val, &end, 10);
-        if (*val == '\0' || *end || p == 0 || p > 65535)
-            rc = -EINVAL;
-        else
-            o->port = (uint16_t)p;
+        if ((rc = parse_count(val, 65535, &n)) == 0)
+            o->port = (uint16_t)n;
     } else if (strcmp(opt, "ro") == 0 && !val) {
         o->ro = 1;
     } else if (strcmp(opt, "allow_other") == 0 && !val) {
@@ -176,18 +185,10 @@ static int parse_one(struct client_opts *o, char *opt)
         if (rc == 0)
             o->writeback_size = sz;
     } else if (strcmp(opt, "transfer_threads") == 0 && val) {
-        char *end;
-        unsigned long n = strtoul(val, &end, 10);
-        if (*val == '\0' || *end || n == 0 || n > 256)
-            rc = -EINVAL;
-        else
+        if ((rc = parse_count(val, 256, &n)) == 0)
             o->transfer_threads = (unsigned)n;
     } else if (strcmp(opt, "gateway_timeout") == 0 && val) {
-        char *end;
-        unsigned long n = strtoul(val, &end, 10);
-        if (*val == '\0' || *end || n == 0 || n > 86400)
-            rc = -EINVAL;
-        else
+        if ((rc = parse_count(val, 86400, &n)) == 0)
             o->gateway_timeout = (unsigned)n;
     } else if (strcmp(opt, "credentials") == 0 && val) {
         /* A file name, never a secret: options show in ps and mtab. */
