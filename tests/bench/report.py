@@ -196,10 +196,10 @@ def table(meta, systems, times, order, labels, results, tg):
         meta.get("flexfs_version", "")))
     o = meta.get("options", {})
     lines.append("sizes: seq %s, random %s (cap %ss), metadata %s files (%s dirs, threads %s), "
-                 "small files %s, big dir %s" % (
+                 "small files %s, big dir %s, S3 server processes %s" % (
                      o.get("seq_size"), o.get("rand_size"), o.get("rand_runtime"),
                      o.get("md_files"), o.get("md_dirs"), o.get("md_threads"),
-                     o.get("small_files"), o.get("big_files")))
+                     o.get("small_files"), o.get("big_files"), o.get("s3_workers", 1)))
     if meta.get("load_start"):
         lines.append("load average at start %s, at end %s (other work on the machine skews figures)" % (
             meta["load_start"], meta.get("load_end", "?")))

@@ -33,6 +33,7 @@ SMALL_FILES=5000
 SMALL_PAR=8
 BIG_FILES=100000
 BIG_PEERS=0
+S3_WORKERS=1
 STEP_TIMEOUT=600
 INSTALL=1
 KEEP=0
@@ -69,6 +70,9 @@ usage: tests/bench/run.sh [options]   (as root)
       --big-peers       also build the big directory on s3fs and rclone (slow)
       --flexfs-opts O   extra mount.flexfs -o options (e.g. readahead=32M)
       --gateway-opts O  extra flexfs-gatewayd arguments (e.g. "--workers 16")
+      --s3-workers N    processes of the S3 server ($S3_WORKERS; s3rver runs
+                        one thread per process, which bounds the S3 rows on
+                        a machine with more cores than this run uses)
       --step-timeout S  bound on each timed step ($STEP_TIMEOUT)
       --full            the sizes of issue 6: --md-files 20000
                         --small-files 10000 --meta-s3 (about 30 minutes on
@@ -103,6 +107,7 @@ while [ $# -gt 0 ]; do
     --big-peers) BIG_PEERS=1 ;;
     --flexfs-opts) FLEXFS_OPTS=$2; shift ;;
     --gateway-opts) GATEWAY_OPTS=$2; shift ;;
+    --s3-workers) S3_WORKERS=$2; shift ;;
     --step-timeout) STEP_TIMEOUT=$2; shift ;;
     --quick) SEQ_SIZE=128M; RAND_SIZE=32M; RAND_RUNTIME=10; VERIFY_SIZE=8M
              MD_FILES=2000; MD_DIRS=20; SMALL_FILES=1000; BIG_FILES=5000 ;;
@@ -117,6 +122,7 @@ done
 die() { echo "run.sh: $*" >&2; exit 1; }
 say() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 
+[[ "$S3_WORKERS" =~ ^[1-9][0-9]?$ ]] && [ "$S3_WORKERS" -le 64 ] || die "--s3-workers wants 1 to 64, not $S3_WORKERS"
 [ "$(id -u)" = 0 ] || die "needs root (FUSE mounts, dropping caches, packages)"
 [ -c /dev/fuse ] || die "needs /dev/fuse"
 case ",$SYSTEMS_WANTED," in *,local,*) ;; *) SYSTEMS_WANTED="local,$SYSTEMS_WANTED" ;; esac
@@ -230,7 +236,7 @@ start_s3() {
   FLEXFS_S3_KEY_ID=$AWS_ACCESS_KEY_ID node -r "$BENCHDIR/s3rver-listfix.js" \
       "$SRCDIR/tests/s3/s3rver-run.js" \
       --modules "$mods" --dir "$W/s3data" --bucket "$S3_BUCKET" \
-      --port-file "$W/s3rver.port" >"$LOGS/s3rver.log" 2>&1 &
+      --port-file "$W/s3rver.port" --workers "$S3_WORKERS" >"$LOGS/s3rver.log" 2>&1 &
   track $!
   wait_for 30 test -s "$W/s3rver.port" ||
     { S3_REASON="s3rver did not start: $(last_err "$LOGS/s3rver.log")"; return 1; }
@@ -884,6 +890,7 @@ cat > "$W/meta.json" <<EOF
    "md_files": $MD_FILES, "md_dirs": $MD_DIRS, "md_threads": "$MD_THREADS", "md_peers": $MD_PEERS,
    "meta_s3": $META_S3,
    "small_files": $SMALL_FILES, "small_par": $SMALL_PAR, "big_files": $BIG_FILES, "big_peers": $BIG_PEERS,
+   "s3_workers": $S3_WORKERS,
    "systems": "$SYSTEMS_WANTED", "workloads": "$WORKLOADS_WANTED"},
  "load_start": "$LOAD_START", "load_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
  "total_seconds": $(elapsed "$T_START" "$(now)")}
