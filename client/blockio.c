@@ -5,6 +5,7 @@
 #include "blockcache.h"
 #include "blockkey.h"
 #include "client.h"
+#include "diskcache.h"
 #include "log.h"
 #include "session.h"
 #include "stats.h"
@@ -12,6 +13,7 @@
 #include "tpool.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,10 +58,23 @@ static int get_counted(struct client *cl, const struct bkey *k, uint32_t off,
     return 0;
 }
 
+/* The disk cache while its keys still mean what they meant at mount. */
+static struct dcache *disk_cache(struct client *cl)
+{
+    return cl->dcache && !session_new_timeline(cl->sess) ? cl->dcache : NULL;
+}
+
 static int load_block(void *arg, const struct bkey *k, char *buf,
                       uint32_t len)
 {
-    return get_counted(arg, k, 0, buf, len);
+    struct client *cl = arg;
+    struct dcache *dc = disk_cache(cl);
+    if (dc && dcache_get(dc, k, buf, len) == 0)
+        return 0;
+    int rc = get_counted(cl, k, 0, buf, len);
+    if (rc == 0 && dc)
+        dcache_put(dc, k, buf, len);
+    return rc;
 }
 
 int blockio_get_range(struct client *cl, uint64_t ino, uint64_t index,
@@ -226,8 +241,14 @@ int blockio_put(struct client *cl, uint64_t ino, uint64_t index,
     if (rc < 0) {
         atomic_fetch_add(&cl->stats->store_errors, 1);
         log_warn("block %s: upload failed: %s", key, strerror(-rc));
+        return rc;
     }
-    return rc;
+    /* What this node wrote, it is likely to read again. */
+    struct dcache *dc = disk_cache(cl);
+    struct bkey k = { .ino = ino, .index = index, .ver = ver };
+    if (dc && len <= UINT32_MAX)
+        dcache_put(dc, &k, data, (uint32_t)len);
+    return 0;
 }
 
 int blockio_delete(struct client *cl, uint64_t ino, uint64_t index,

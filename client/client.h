@@ -11,6 +11,7 @@ struct rpcpool;
 struct session;
 struct store;
 struct bcache;
+struct dcache;
 struct tpool;
 struct itable;
 struct wb;
@@ -23,6 +24,7 @@ struct client {
     struct session *sess;       /* the mount's session and lease */
     struct store *store;        /* the block store the gateway named */
     struct bcache *cache;       /* immutable block versions, LRU */
+    struct dcache *dcache;      /* the same on local disk, or NULL */
     struct tpool *xfer;         /* transfer threads (fetch, upload) */
     struct itable *inodes;      /* per-inode state */
     struct wb *wb;              /* dirty data and its flushers */

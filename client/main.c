@@ -10,6 +10,7 @@
 #define FUSE_USE_VERSION 312
 #include "config.h"
 #include "client.h"
+#include "diskcache.h"
 #include "credcache.h"
 #include "blockcache.h"
 #include "fs.h"
@@ -267,6 +268,14 @@ int main(int argc, char **argv)
                 red, strerror(-rc));
         goto out_session;
     }
+    if (o->cache_dir[0]) {
+        rc = dcache_open(o->cache_dir, vol->incarnation, vol->volume_id,
+                         o->cache_disk_size, &cl.dcache);
+        if (rc < 0)
+            fprintf(stderr, "mount.flexfs: warning: no disk cache: %s: "
+                    "%s\n", o->cache_dir, rc == -EBUSY ?
+                    "another mount of this volume uses it" : strerror(-rc));
+    }
     /* The kernel never forgets the root. */
     struct fnode *root = fnode_get(cl.inodes, vol->root);
     if (!root)
@@ -323,6 +332,7 @@ out_session:
     session_unmount(cl.sess);
     tpool_destroy(cl.xfer);
     store_close(cl.store);
+    dcache_close(cl.dcache);
     session_destroy(cl.sess);
     bcache_destroy(cl.cache);
     itable_destroy(cl.inodes);

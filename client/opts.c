@@ -30,6 +30,9 @@ void opts_usage(const char *prog)
         "  transfer_threads=N parallel block transfers (8)\n"
         "  gateway_timeout=S  how long a call waits for an unreachable\n"
         "                     gateway before it fails with EIO (60)\n"
+        "  cache_dir=DIR      keep fetched and written blocks on this local\n"
+        "                     disk across mounts (default: no disk cache)\n"
+        "  cache_disk_size=SIZE  bound of the disk cache (10G)\n"
         "  credentials=FILE   S3 credentials file (AWS style) for the block\n"
         "                     store; else AWS_* variables or ~/.aws/credentials\n"
         "  allow_other        let other users use the mount\n"
@@ -47,6 +50,7 @@ static void set_defaults(struct client_opts *o)
     o->writeback_size = 256ull << 20;
     o->gateway_timeout = 60;
     o->transfer_threads = 8;
+    o->cache_disk_size = 10ull << 30;
 }
 
 /* Splits "HOST:/VOLUME" ("[V6]:/VOLUME" too). */
@@ -190,6 +194,18 @@ static int parse_one(struct client_opts *o, char *opt)
     } else if (strcmp(opt, "gateway_timeout") == 0 && val) {
         if ((rc = parse_count(val, 86400, &n)) == 0)
             o->gateway_timeout = (unsigned)n;
+    } else if (strcmp(opt, "cache_dir") == 0 && val) {
+        /* Absolute: the mount chdirs to / once it runs. */
+        if (val[0] != '/' || strlen(val) >= sizeof(o->cache_dir) - 64)
+            rc = -EINVAL;
+        else
+            strcpy(o->cache_dir, val);
+    } else if (strcmp(opt, "cache_disk_size") == 0 && val) {
+        rc = conf_parse_size(val, &sz);
+        if (rc == 0 && sz < (1u << 20))
+            rc = -EINVAL;
+        if (rc == 0)
+            o->cache_disk_size = sz;
     } else if (strcmp(opt, "credentials") == 0 && val) {
         /* A file name, never a secret: options show in ps and mtab. */
         if (*val == '\0' || strlen(val) >= sizeof(o->credentials))

@@ -22,6 +22,8 @@ struct client_opts {
     unsigned gateway_timeout;       /* seconds a call waits out an
                                        unreachable gateway */
     char credentials[PATH_MAX];     /* S3 credentials file, or "" */
+    char cache_dir[PATH_MAX];       /* disk block cache, or "": none */
+    uint64_t cache_disk_size;       /* its bound, bytes */
     char fuse_flags[512];           /* generic mount flags for libfuse */
 };
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ struct session {
     pthread_mutex_t recover_lock;
     session_reopen_fn reopen;
     void *reopen_arg;
+    atomic_int new_timeline;    /* a MOUNT again found another incarnation */
 };
 
 int session_create(struct rpcpool *pool, const char *volume,
@@ -85,6 +87,8 @@ static int do_mount(struct session *s, uint64_t *id)
             s->vol.block_size = ok->block_size;
             s->vol.lease_secs = ok->lease_secs;
             s->vol.read_only = (ok->flags & FX_MOUNT_RDONLY) != 0;
+            memcpy(s->vol.incarnation, ok->incarnation,
+                   sizeof s->vol.incarnation);
             s->vol.store_url = strdup(ok->store_url ? ok->store_url : "");
             if (!s->vol.store_url)
                 rc = -ENOMEM;
@@ -93,6 +97,12 @@ static int do_mount(struct session *s, uint64_t *id)
                    ok->volume_id != s->vol.volume_id) {
             log_err("volume %s changed under the mount", s->volume);
             rc = -EIO;
+        } else if (memcmp(ok->incarnation, s->vol.incarnation,
+                          sizeof s->vol.incarnation) != 0 &&
+                   !atomic_exchange(&s->new_timeline, 1)) {
+            log_warn("the gateway's metadata is another incarnation (a "
+                     "restored backup?): blocks kept on disk are no longer "
+                     "used");
         }
         if (rc == 0 && ok->block_size == 0) {
             log_err("gateway sent block size 0");
@@ -118,6 +128,11 @@ int session_mount(struct session *s)
              s->volume, (unsigned long long)id, s->vol.block_size,
              s->vol.store_url);
     return 0;
+}
+
+int session_new_timeline(struct session *s)
+{
+    return atomic_load(&s->new_timeline);
 }
 
 const struct session_volume *session_volume(const struct session *s)

@@ -15,6 +15,7 @@ struct session_volume {
     uint32_t block_size, lease_secs;
     char *store_url;
     int read_only;                      /* exported read-only to us */
+    uint8_t incarnation[16];            /* the metadata's timeline */
 };
 
 /* Called after a new session replaced a lost one, to open again the
@@ -28,6 +29,10 @@ void session_destroy(struct session *s);
 int session_mount(struct session *s);
 const struct session_volume *session_volume(const struct session *s);
 uint64_t session_id(struct session *s);
+/* 1 once a MOUNT after a lost session found the gateway's metadata in
+ * another incarnation than the first MOUNT did (a restored backup): block
+ * keys may then repeat with other content. */
+int session_new_timeline(struct session *s);
 /* A block version never used before: session id << 32 | counter. */
 uint64_t session_next_version(struct session *s);
 

@@ -6,6 +6,7 @@
 #include "stats.h"
 #include "blockcache.h"
 #include "client.h"
+#include "diskcache.h"
 #include "log.h"
 #include "rpcpool.h"
 #include "session.h"
@@ -117,6 +118,20 @@ static int write_file(struct client *cl)
 #undef KEY
     fprintf(f, "reconnects=%llu\n",
             (unsigned long long)rpcpool_reconnects(cl->pool));
+    if (cl->dcache) {
+        struct dcache_stats ds;
+        dcache_stats(cl->dcache, &ds);
+        fprintf(f, "disk_cache_hits=%llu\ndisk_cache_misses=%llu\n"
+                "disk_cache_writes=%llu\ndisk_cache_evictions=%llu\n"
+                "disk_cache_damaged=%llu\ndisk_cache_files=%llu\n"
+                "disk_cache_bytes=%llu\ndisk_cache_limit=%llu\n",
+                (unsigned long long)ds.hits, (unsigned long long)ds.misses,
+                (unsigned long long)ds.writes,
+                (unsigned long long)ds.evictions,
+                (unsigned long long)ds.damaged, (unsigned long long)ds.files,
+                (unsigned long long)ds.bytes,
+                (unsigned long long)ds.max_bytes);
+    }
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         unlink(tmp);

@@ -3,7 +3,7 @@
 # Used by the README's first command and by .ci/run; safe to run again.
 set -eu
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config rpcsvc-proto \
-  libtirpc-dev libfuse3-dev libcurl4-openssl-dev libssl-dev libdb-dev \
+  libtirpc-dev libfuse3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdb-dev \
   libnfs-dev check"
 RUN_PKGS="fuse3 libnfs-utils rpcbind ca-certificates"
 TEST_PKGS="fio attr acl util-linux coreutils tar findutils procps psmisc python3"

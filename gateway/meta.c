@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,11 @@ static const char *const db_files[MDB_COUNT] = {
     [MDB_VOLUMES] = "volumes.db",   [MDB_SUPER] = "super.db",
     [MDB_SEQUENCES] = "sequences.db",
 };
+
+const char *meta_db_file(enum meta_db d)
+{
+    return db_files[d];
+}
 
 /* Counters are DB_SEQUENCEs in a database of their own.  A cache
  * hands out values without a write per value; a restart skips the rest
@@ -381,7 +387,33 @@ uint32_t meta_lease_secs(const struct meta *m)
     return m->lease_secs;
 }
 
+void meta_incarnation(const struct meta *m, uint8_t out[META_INCARNATION_LEN])
+{
+    memcpy(out, m->incarnation, META_INCARNATION_LEN);
+}
+
 /* ---- first start, counts ---- */
+
+/* Loads the incarnation, or makes one where there is none (a first
+ * start, a restored backup, metadata older than incarnations). */
+static int do_incarnation(struct tx *tx, void *arg)
+{
+    uint8_t *inc = arg;
+    size_t len;
+    int rc = kv_get(tx, MDB_SUPER, META_INCARNATION_KEY,
+                    strlen(META_INCARNATION_KEY), inc, META_INCARNATION_LEN,
+                    &len, DB_RMW);
+    if (rc == 0 && len == META_INCARNATION_LEN)
+        return 0;
+    if (rc != 0 && rc != -ENOENT)
+        return rc;
+    if (getrandom(inc, META_INCARNATION_LEN, 0) != META_INCARNATION_LEN)
+        return -EIO;
+    log_notice("meta: a new incarnation: cached blocks from before it are "
+               "not used");
+    return kv_put(tx, MDB_SUPER, META_INCARNATION_KEY,
+                  strlen(META_INCARNATION_KEY), inc, META_INCARNATION_LEN);
+}
 
 static int do_format(struct tx *tx, void *arg)
 {
@@ -566,6 +598,7 @@ int meta_open(const struct meta_opts *opts, struct meta **out)
         (rc = dbs_open(m)) ||
         (rc = seqs_open(m)) ||
         (rc = tx_run(m, do_format, (void *)opts)) ||
+        (rc = tx_run(m, do_incarnation, m->incarnation)) ||
         (rc = counts_load(m)) ||
         (rc = sessions_refresh(m)) ||
         (rc = locks_open(m, opts)) ||

@@ -125,6 +125,13 @@ int meta_session_close(struct meta *m, uint64_t session);
  * Returns the number ended. */
 int meta_session_expire(struct meta *m, int64_t now);
 uint32_t meta_lease_secs(const struct meta *m);
+/* Random bytes naming this metadata's timeline.  Block keys repeat only
+ * across timelines (a new metadata directory on an old store, a restored
+ * backup), so a client may keep blocks on disk under this name and trust
+ * them forever.  Made at first start and again on a backup's first start
+ * (meta_admin_backup drops it from the copy). */
+#define META_INCARNATION_LEN 16
+void meta_incarnation(const struct meta *m, uint8_t out[META_INCARNATION_LEN]);
 
 /* ---- names and attributes ---- */
 int meta_lookup(struct meta *m, const struct meta_cred *cr, uint64_t parent,

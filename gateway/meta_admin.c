@@ -740,6 +740,28 @@ static void db_errcall_backup(const DB_ENV *env, const char *pfx,
     log_err("meta: backup copy: %s", msg);
 }
 
+/* A gateway started on the copy makes itself a new incarnation (see
+ * meta_incarnation): from the backup on, the two timelines hand out the
+ * same session ids and so the same block keys for other data. */
+static int drop_incarnation(DB_ENV *e)
+{
+    DB *db;
+    int rc = db_create(&db, e, 0);
+    if (rc)
+        return rc;
+    rc = db->open(db, NULL, meta_db_file(MDB_SUPER), NULL, DB_BTREE,
+                  DB_AUTO_COMMIT, 0600);
+    if (rc == 0) {
+        DBT k = { .data = META_INCARNATION_KEY,
+                  .size = strlen(META_INCARNATION_KEY) };
+        rc = db->del(db, NULL, &k, DB_AUTO_COMMIT);
+        if (rc == DB_NOTFOUND)
+            rc = 0;
+    }
+    int rc2 = db->close(db, 0);
+    return rc ? rc : rc2;
+}
+
 /* Catastrophic recovery in the copy, as db_hotbackup does, so that the
  * copy opens as a consistent environment of its own; then the log files
  * it no longer needs go. */
@@ -754,6 +776,8 @@ static int recover_copy(const char *dir)
     rc = e->open(e, dir, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
                  DB_INIT_LOG | DB_INIT_MPOOL | DB_RECOVER_FATAL |
                  DB_PRIVATE, 0600);
+    if (rc == 0)
+        rc = drop_incarnation(e);
     if (rc == 0)
         rc = e->txn_checkpoint(e, 0, 0, DB_FORCE);
     if (rc == 0)

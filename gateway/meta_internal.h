@@ -59,6 +59,7 @@ struct meta {
     DB *db[MDB_COUNT];
     DB_SEQUENCE *seq[SEQ_COUNT];
     uint32_t lease_secs;
+    uint8_t incarnation[META_INCARNATION_LEN];  /* set once at open */
     int nosync;                         /* tests only: see meta_test_nosync */
     /* Writing transactions between their commit and the end of their log
      * flush (see tx_commit). */
@@ -78,6 +79,12 @@ struct meta {
     int ckpt_started;
     pthread_t ckpt_thread;
 };
+
+/* The file name of database d in the environment. */
+const char *meta_db_file(enum meta_db d);
+
+/* The superblock's key of the incarnation (meta_incarnation). */
+#define META_INCARNATION_KEY "incarnation"
 
 /* One attempt of one transaction. */
 struct tx {

@@ -199,6 +199,9 @@ static enum rpc_verdict fx_mount(struct rpc_req *req, void *a, void *r)
     ok->block_size = vol.block_size;
     ok->store_url = url;
     ok->flags = rule.access == EXPORT_RO ? FX_MOUNT_RDONLY : 0;
+    _Static_assert(sizeof ok->incarnation == META_INCARNATION_LEN,
+                   "the protocol carries the whole incarnation");
+    meta_incarnation(gw->meta, (uint8_t *)ok->incarnation);
     log_info("mount of volume '%s' by %s (%s, uid %u%s): session %" PRIu64,
              vol.name, args->client_name, addr, req->cred.uid,
              ok->flags & FX_MOUNT_RDONLY ? ", read-only" : "", session);
