@@ -69,7 +69,7 @@ static int load_block(void *arg, const struct bkey *k, char *buf,
 {
     struct client *cl = arg;
     struct dcache *dc = disk_cache(cl);
-    if (dc && dcache_get(dc, k, buf, len) == 0)
+    if (dc && dcache_get(dc, k, 0, buf, len) == 0)
         return 0;
     int rc = get_counted(cl, k, 0, buf, len);
     if (rc == 0 && dc)
@@ -81,6 +81,9 @@ int blockio_get_range(struct client *cl, uint64_t ino, uint64_t index,
                       uint64_t ver, uint32_t off, char *buf, uint32_t len)
 {
     struct bkey k = { .ino = ino, .index = index, .ver = ver };
+    struct dcache *dc = disk_cache(cl);
+    if (dc && dcache_get(dc, &k, off, buf, len) == 0)
+        return 0;
     return get_counted(cl, &k, off, buf, len);
 }
 

@@ -1,7 +1,9 @@
 /* diskcache.c - block versions on a local disk (see diskcache.h).
  *
  * A copy is DIR/<incarnation>-<volume>/<ino's low byte>/<ino>-<index>-<ver>
- * (hex): a header (magic, length, CRC-32 of the data) and the data.  It is
+ * (hex): a header (magic, length, chunk size), a CRC-32 per 64 KiB chunk
+ * of the data, and the data, so that a part of a block can be read and
+ * checked without reading the rest (random reads).  It is
  * written to a temporary name beside it and renamed, never synced: a copy
  * that a crash left torn fails its CRC and is fetched again.  The index of what
  * is there lives in memory (built by scanning at open, oldest first by
@@ -29,8 +31,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define DC_MAGIC 0x43445846u            /* "FXDC" little-endian */
+#define DC_MAGIC 0x32445846u            /* "FXD2" little-endian */
 #define DC_HDR 16
+#define DC_CHUNK_SHIFT 16
+#define DC_CHUNK (1u << DC_CHUNK_SHIFT)
 #define DC_BUCKETS 65536
 #define DC_MIN_FREE_PCT 10              /* leave this much of the disk */
 
@@ -66,9 +70,32 @@ static int key_eq(const struct bkey *a, const struct bkey *b)
     return a->ino == b->ino && a->index == b->index && a->ver == b->ver;
 }
 
+static uint32_t chunks_of(uint32_t len)
+{
+    return (uint32_t)(((uint64_t)len + DC_CHUNK - 1) >> DC_CHUNK_SHIFT);
+}
+
+/* Where the data starts: after the header and the CRCs. */
+static uint64_t data_at(uint32_t len)
+{
+    return DC_HDR + 4ull * chunks_of(len);
+}
+
 static uint64_t file_bytes(uint32_t len)
 {
-    return (uint64_t)len + DC_HDR;
+    return data_at(len) + len;
+}
+
+/* The data length of a copy of size bytes; 0 when no length fits. */
+static int len_of_size(uint64_t size, uint32_t *len)
+{
+    if (size < DC_HDR)
+        return 0;
+    uint64_t n = (size - DC_HDR + DC_CHUNK + 3) / (DC_CHUNK + 4);
+    if (size - DC_HDR < 4 * n || size - DC_HDR - 4 * n > UINT32_MAX)
+        return 0;
+    *len = (uint32_t)(size - DC_HDR - 4 * n);
+    return file_bytes(*len) == size;
 }
 
 static void path_of(const struct dcache *dc, const struct bkey *k, char *buf,
@@ -193,8 +220,9 @@ static int scan_sub(const char *sub, struct dent ***v, size_t *n, size_t *cap)
         struct bkey k;
         if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (!parse_name(de->d_name, &k) || st.st_size < DC_HDR ||
-            st.st_size - DC_HDR > UINT32_MAX) {
+        uint32_t len;
+        if (!parse_name(de->d_name, &k) ||
+            !len_of_size((uint64_t)st.st_size, &len)) {
             unlink(path);
             continue;
         }
@@ -214,7 +242,7 @@ static int scan_sub(const char *sub, struct dent ***v, size_t *n, size_t *cap)
             break;
         }
         e->k = k;
-        e->len = (uint32_t)(st.st_size - DC_HDR);
+        e->len = len;
         e->mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
         (*v)[(*n)++] = e;
     }
@@ -319,52 +347,71 @@ static uint32_t crc_of(const char *buf, uint32_t len)
     return (uint32_t)crc32_z(crc32_z(0, Z_NULL, 0), (const Bytef *)buf, len);
 }
 
-static void hdr_put(uint8_t *h, uint32_t len, uint32_t crc)
+/* Reads and checks bytes [off, off + len) of a copy holding stored bytes
+ * into buf: the chunks they touch are read whole and each is checked
+ * against its CRC.  -EIO when the copy is damaged. */
+static int read_copy(const char *path, uint32_t stored, uint32_t off,
+                     char *buf, uint32_t len)
 {
-    const uint32_t w[4] = { DC_MAGIC, len, crc, 0 };
-    memcpy(h, w, DC_HDR);
-}
-
-/* Reads and checks a copy holding stored bytes; 0 with the first len of
- * them in buf, -EIO when it is damaged. */
-static int read_copy(const char *path, uint32_t stored, char *buf,
-                     uint32_t len)
-{
+    uint32_t c0 = off >> DC_CHUNK_SHIFT;
+    uint32_t c1 = (uint32_t)(((uint64_t)off + len - 1) >> DC_CHUNK_SHIFT);
+    uint64_t from = (uint64_t)c0 << DC_CHUNK_SHIFT;
+    uint64_t to = ((uint64_t)c1 + 1) << DC_CHUNK_SHIFT;
+    if (to > stored)
+        to = stored;
+    uint32_t nc = c1 - c0 + 1;
+    int direct = from == off && to == (uint64_t)off + len;
+    char *data = direct ? buf : malloc(to - from);
+    uint32_t *meta = malloc(DC_HDR + 4 * (size_t)chunks_of(stored));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    /* The CRC covers every stored byte: read them all even when fewer
-     * are wanted (a version whose valid length shrank). */
-    char *data = stored == len ? buf : malloc(stored ? stored : 1);
-    uint32_t h[4];
-    int rc = data ? 0 : -ENOMEM;
-    struct iovec iov[2] = { { h, DC_HDR }, { data, stored } };
-    if (rc == 0) {
-        ssize_t got = preadv(fd, iov, 2, 0);
+    int rc = 0;
+    if (!data || !meta)
+        rc = -ENOMEM;
+    else if (fd < 0)
+        rc = -errno;
+    else {
+        size_t mlen = DC_HDR + 4 * (size_t)chunks_of(stored);
+        ssize_t got = pread(fd, meta, mlen, 0);
         if (got < 0)
             rc = -errno;
-        else if ((uint64_t)got != file_bytes(stored) || h[0] != DC_MAGIC ||
-                 h[1] != stored || h[2] != crc_of(data, stored))
+        else if ((size_t)got != mlen || meta[0] != DC_MAGIC ||
+                 meta[1] != stored || meta[2] != DC_CHUNK_SHIFT)
             rc = -EIO;
     }
     if (rc == 0) {
-        futimens(fd, NULL);             /* its place in the order at scan */
-        if (data != buf)
-            memcpy(buf, data, len);
+        ssize_t got = pread(fd, data, to - from, (off_t)(data_at(stored) + from));
+        if (got < 0)
+            rc = -errno;
+        else if ((uint64_t)got != to - from)
+            rc = -EIO;
     }
-    if (data != buf)
+    for (uint32_t i = 0; rc == 0 && i < nc; i++) {
+        uint64_t at = (uint64_t)i << DC_CHUNK_SHIFT;
+        uint64_t n = to - from - at < DC_CHUNK ? to - from - at : DC_CHUNK;
+        if (meta[DC_HDR / 4 + c0 + i] != crc_of(data + at, (uint32_t)n))
+            rc = -EIO;
+    }
+    if (rc == 0 && !direct)
+        memcpy(buf, data + (off - from), len);
+    if (rc == 0 && off == 0)
+        futimens(fd, NULL);             /* its place in the order at scan */
+    if (fd >= 0)
+        close(fd);
+    if (!direct)
         free(data);
-    close(fd);
+    free(meta);
     return rc;
 }
 
-int dcache_get(struct dcache *dc, const struct bkey *k, char *buf,
-               uint32_t len)
+int dcache_get(struct dcache *dc, const struct bkey *k, uint32_t off,
+               char *buf, uint32_t len)
 {
+    if (len == 0)
+        return -ENOENT;
     pthread_mutex_lock(&dc->mu);
     struct dent *e = find(dc, k);
     uint32_t stored = 0;
-    if (e && e->len >= len) {
+    if (e && e->len >= (uint64_t)off + len) {
         stored = e->len;
         lru_unlink(e);
         lru_front(dc, e);
@@ -377,7 +424,7 @@ int dcache_get(struct dcache *dc, const struct bkey *k, char *buf,
         return -ENOENT;
     char path[PATH_MAX + 64];
     path_of(dc, k, path, sizeof path);
-    int rc = read_copy(path, stored, buf, len);
+    int rc = read_copy(path, stored, off, buf, len);
     pthread_mutex_lock(&dc->mu);
     if (rc == 0) {
         dc->st.hits++;
@@ -412,20 +459,35 @@ static int room_on_disk(const char *dir, uint64_t need)
 static int write_copy(const char *path, const char *tmp, const char *buf,
                       uint32_t len)
 {
+    size_t mlen = DC_HDR + 4 * (size_t)chunks_of(len);
+    uint32_t *meta = malloc(mlen);
+    if (!meta)
+        return -ENOMEM;
+    meta[0] = DC_MAGIC;
+    meta[1] = len;
+    meta[2] = DC_CHUNK_SHIFT;
+    meta[3] = 0;
+    for (uint32_t i = 0; i < chunks_of(len); i++) {
+        uint64_t at = (uint64_t)i << DC_CHUNK_SHIFT;
+        uint32_t n = len - at < DC_CHUNK ? (uint32_t)(len - at) : DC_CHUNK;
+        meta[DC_HDR / 4 + i] = crc_of(buf + at, n);
+    }
+    int rc = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    uint8_t h[DC_HDR];
-    hdr_put(h, len, crc_of(buf, len));
-    struct iovec iov[2] = { { h, DC_HDR }, { (void *)buf, len } };
-    ssize_t put = pwritev(fd, iov, 2, 0);
-    int rc = put < 0 ? -errno : (uint64_t)put != file_bytes(len) ? -ENOSPC : 0;
-    if (close(fd) != 0 && rc == 0)
+    if (fd < 0) {
         rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
+    } else {
+        struct iovec iov[2] = { { meta, mlen }, { (void *)buf, len } };
+        ssize_t put = pwritev(fd, iov, 2, 0);
+        rc = put < 0 ? -errno : (uint64_t)put != file_bytes(len) ? -ENOSPC : 0;
+        if (close(fd) != 0 && rc == 0)
+            rc = -errno;
+        if (rc == 0 && rename(tmp, path) != 0)
+            rc = -errno;
+        if (rc < 0)
+            unlink(tmp);
+    }
+    free(meta);
     return rc;
 }
 

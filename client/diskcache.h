@@ -4,8 +4,9 @@
  * never changes, so a copy is never stale; files live under a directory
  * named by the metadata's incarnation and the volume, because only across
  * incarnations can a key come back with other content.  Every use checks a
- * copy's length and CRC; the least recently used go first once the files
- * pass the size bound or the disk runs short of space. */
+ * copy's length and the CRCs of the parts it reads; the least recently
+ * used go first once the files pass the size bound or the disk runs short
+ * of space. */
 #ifndef FLEXFS_CLIENT_DISKCACHE_H
 #define FLEXFS_CLIENT_DISKCACHE_H
 
@@ -19,10 +20,10 @@ struct bkey;
 int dcache_open(const char *dir, const uint8_t incarnation[16],
                 uint64_t volume, uint64_t max_bytes, struct dcache **out);
 void dcache_close(struct dcache *dc);
-/* 0 with the first len bytes of the version in buf, or -ENOENT when no
- * sound copy of at least len bytes is here (a damaged one is dropped). */
-int dcache_get(struct dcache *dc, const struct bkey *k, char *buf,
-               uint32_t len);
+/* 0 with bytes [off, off + len) of the version in buf, or -ENOENT when
+ * no sound copy holding them is here (a damaged one is dropped). */
+int dcache_get(struct dcache *dc, const struct bkey *k, uint32_t off,
+               char *buf, uint32_t len);
 /* Keeps len bytes of the version; failures only cost the copy. */
 void dcache_put(struct dcache *dc, const struct bkey *k, const char *buf,
                 uint32_t len);

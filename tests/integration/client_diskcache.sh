@@ -5,7 +5,7 @@
 #   keys for other data, and a gateway started on a backup makes itself a
 #   new incarnation (a plain restart keeps its own);
 # - what a mount wrote or fetched reads back after a remount with the
-#   block store gone;
+#   block store gone, whole blocks and random parts of them;
 # - a damaged copy is noticed, dropped and fetched again;
 # - the copies keep to cache_disk_size;
 # - a second mount of the volume naming the same directory runs without.
@@ -67,6 +67,31 @@ cmp "$M/a" "$T/a.new" || { blocks_back; fx_fail "a, fetched before, not read fro
 cmp "$M/b" "$T/b" || { blocks_back; fx_fail "b, fetched before, not read from disk"; }
 blocks_back
 fx_umount "$M"
+
+# ---- parts of blocks, past a small memory cache ----
+# a (10 MiB) is larger than this mount's memory cache, so random reads
+# take parts of blocks, which must come from the disk copies' chunks.
+fx_mount gw2 "$M" "$CACHED,cache_size=4M"
+misses=$(grep -c "read failed" "$T/mount-mnt.log")
+blocks_away
+python3 - "$M/a" "$T/a.new" <<'PY' || { blocks_back; fx_fail "random reads not served from disk"; }
+import os, random, sys
+random.seed(7)
+# O_DIRECT: the kernel asks for just these bytes, no read-ahead around.
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+ref = open(sys.argv[2], "rb").read()
+for _ in range(300):
+    off = random.randrange(0, len(ref) // 4096 - 1) * 4096
+    n = random.choice((512, 4096, 8192))
+    if os.pread(fd, n, off) != ref[off:off + n]:
+        sys.exit("differs at %d" % off)
+PY
+blocks_back
+fx_umount "$M"
+# Not one of them went to the store (which would have failed, and been
+# retried as a whole-block read).
+[ "$(grep -c "read failed" "$T/mount-mnt.log")" = "$misses" ] ||
+  fx_fail "random reads went to the store: $(grep "read failed" "$T/mount-mnt.log" | tail -n 1)"
 
 # ---- a damaged copy ----
 # The directory of gw2's incarnation, as the last mount named it.
