@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -394,25 +395,60 @@ void meta_incarnation(const struct meta *m, uint8_t out[META_INCARNATION_LEN])
 
 /* ---- first start, counts ---- */
 
+struct incarnation_args {
+    uint8_t *inc;
+    int made;                           /* INC_* */
+};
+
+enum { INC_KEPT, INC_FIRST, INC_RESTORED };
+
 /* Loads the incarnation, or makes one where there is none (a first
  * start, a restored backup, metadata older than incarnations). */
 static int do_incarnation(struct tx *tx, void *arg)
 {
-    uint8_t *inc = arg;
+    struct incarnation_args *a = arg;
+    uint8_t *inc = a->inc;
     size_t len;
     int rc = kv_get(tx, MDB_SUPER, META_INCARNATION_KEY,
                     strlen(META_INCARNATION_KEY), inc, META_INCARNATION_LEN,
                     &len, DB_RMW);
-    if (rc == 0 && len == META_INCARNATION_LEN)
+    static const uint8_t restored[META_INCARNATION_LEN];
+    if (rc == 0 && len == META_INCARNATION_LEN &&
+        memcmp(inc, restored, sizeof restored) != 0)
         return 0;
     if (rc != 0 && rc != -ENOENT)
         return rc;
+    a->made = rc == 0 ? INC_RESTORED : INC_FIRST;
     if (getrandom(inc, META_INCARNATION_LEN, 0) != META_INCARNATION_LEN)
         return -EIO;
-    log_notice("meta: a new incarnation: cached blocks from before it are "
-               "not used");
     return kv_put(tx, MDB_SUPER, META_INCARNATION_KEY,
                   strlen(META_INCARNATION_KEY), inc, META_INCARNATION_LEN);
+}
+
+/* A new incarnation over a restored backup: the sessions in it belong to
+ * the old timeline, whose clients may have kept blocks under keys this
+ * one will hand out again.  Ending them makes each client mount again and
+ * so learn the new incarnation.  (Metadata from before incarnations gets
+ * one too, and keeps its sessions: its clients kept no blocks by one.) */
+static int incarnation_begins(struct meta *m, int made)
+{
+    if (made == INC_KEPT)
+        return 0;
+    if (made == INC_FIRST) {
+        log_info("meta: a new incarnation");
+        return 0;
+    }
+    int n = meta_session_expire(m, INT64_MAX);
+    if (n < 0)
+        return n;
+    if (n)
+        log_notice("meta: a new incarnation: the %d sessions of the old one "
+                   "ended; blocks kept on disk from before it are not used",
+                   n);
+    else
+        log_notice("meta: a new incarnation: blocks kept on disk from "
+                   "before it are not used");
+    return 0;
 }
 
 static int do_format(struct tx *tx, void *arg)
@@ -593,16 +629,18 @@ int meta_open(const struct meta_opts *opts, struct meta **out)
     pthread_mutex_init(&m->ckpt_mu, NULL);
 
     int rc;
+    struct incarnation_args inc = { .inc = m->incarnation };
     if ((rc = lock_dir(m, opts->dir)) ||
         (rc = env_open(m, opts)) ||
         (rc = dbs_open(m)) ||
         (rc = seqs_open(m)) ||
         (rc = tx_run(m, do_format, (void *)opts)) ||
-        (rc = tx_run(m, do_incarnation, m->incarnation)) ||
+        (rc = tx_run(m, do_incarnation, &inc)) ||
         (rc = counts_load(m)) ||
         (rc = sessions_refresh(m)) ||
         (rc = locks_open(m, opts)) ||
-        (rc = ckpt_start(m))) {
+        (rc = ckpt_start(m)) ||
+        (rc = incarnation_begins(m, inc.made))) {
         meta_free(m);
         return rc;
     }

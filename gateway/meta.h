@@ -129,7 +129,7 @@ uint32_t meta_lease_secs(const struct meta *m);
  * across timelines (a new metadata directory on an old store, a restored
  * backup), so a client may keep blocks on disk under this name and trust
  * them forever.  Made at first start and again on a backup's first start
- * (meta_admin_backup drops it from the copy). */
+ * (meta_admin_backup marks the copy; the sessions in it are ended). */
 #define META_INCARNATION_LEN 16
 void meta_incarnation(const struct meta *m, uint8_t out[META_INCARNATION_LEN]);
 

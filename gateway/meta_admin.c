@@ -740,11 +740,13 @@ static void db_errcall_backup(const DB_ENV *env, const char *pfx,
     log_err("meta: backup copy: %s", msg);
 }
 
-/* A gateway started on the copy makes itself a new incarnation (see
- * meta_incarnation): from the backup on, the two timelines hand out the
- * same session ids and so the same block keys for other data. */
-static int drop_incarnation(DB_ENV *e)
+/* A gateway started on the copy makes itself a new incarnation and ends
+ * the sessions in it (see meta_incarnation): from the backup on, the two
+ * timelines hand out the same session ids and so the same block keys for
+ * other data.  Zeros mark it. */
+static int mark_restored(DB_ENV *e)
 {
+    static const uint8_t restored[META_INCARNATION_LEN];
     DB *db;
     int rc = db_create(&db, e, 0);
     if (rc)
@@ -754,9 +756,8 @@ static int drop_incarnation(DB_ENV *e)
     if (rc == 0) {
         DBT k = { .data = META_INCARNATION_KEY,
                   .size = strlen(META_INCARNATION_KEY) };
-        rc = db->del(db, NULL, &k, DB_AUTO_COMMIT);
-        if (rc == DB_NOTFOUND)
-            rc = 0;
+        DBT v = { .data = (void *)restored, .size = sizeof restored };
+        rc = db->put(db, NULL, &k, &v, DB_AUTO_COMMIT);
     }
     int rc2 = db->close(db, 0);
     return rc ? rc : rc2;
@@ -777,7 +778,7 @@ static int recover_copy(const char *dir)
                  DB_INIT_LOG | DB_INIT_MPOOL | DB_RECOVER_FATAL |
                  DB_PRIVATE, 0600);
     if (rc == 0)
-        rc = drop_incarnation(e);
+        rc = mark_restored(e);
     if (rc == 0)
         rc = e->txn_checkpoint(e, 0, 0, DB_FORCE);
     if (rc == 0)

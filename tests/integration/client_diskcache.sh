@@ -3,7 +3,9 @@
 # - a copy kept under one metadata incarnation is never used under another:
 #   a fresh metadata directory on the same store hands out the same block
 #   keys for other data, and a gateway started on a backup makes itself a
-#   new incarnation (a plain restart keeps its own);
+#   new incarnation and ends the sessions in it, so that a mount living
+#   through the restore stops using its copies (a plain restart keeps its
+#   own incarnation);
 # - what a mount wrote or fetched reads back after a remount with the
 #   block store gone, whole blocks and random parts of them;
 # - a damaged copy is noticed, dropped and fetched again;
@@ -98,7 +100,7 @@ fx_umount "$M"
 cur=$(sed -n 's/.* disk cache \(.*\): [0-9]* copies.*/\1/p' "$T/mount-mnt.log" | tail -n 1)
 victim=$(find "$cur" -type f -name '*-0-*' ! -name '.*' | head -n 1)
 [ -n "$victim" ] || fx_fail "no copy of a first block"
-printf '\x5a' | dd of="$victim" bs=1 seek=5000 conv=notrunc status=none
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(5000); b = f.read(1); f.seek(5000); f.write(bytes([b[0] ^ 0x5a]))' "$victim"
 fx_mount gw2 "$M" "$CACHED"
 cat "$M/a" "$M/b" >"$T/ab.read"
 cat "$T/a.new" "$T/b" | cmp - "$T/ab.read" || fx_fail "a damaged copy was used"
@@ -125,21 +127,36 @@ fx_restart_gateway gw2 TERM
 fx_mount gw2 "$M" "$CACHED"
 fx_umount "$M"
 [ "$(timelines)" -eq 2 ] || fx_fail "a restart changed the incarnation"
-GW_PORT=$gw2_PORT
+# A backup restored under a live caching mount, on the same port: the
+# restored gateway ends the sessions in it, the mount mounts again, learns
+# the new incarnation and stops using its disk copies.
+fx_mount gw2 "$M" "$CACHED"
+cat "$M/b" >/dev/null                   # b's copies on disk (a's went, above)
+fx_umount "$M"
+fx_mount gw2 "$M" "$CACHED"             # b on disk, not in this one's memory
 "$FLEXFS_ADMIN" -p "$gw2_PORT" backup "$T/bk" >/dev/null || fx_fail "backup failed"
 stop_gw gw2
-mkdir -p "$T/gw3"
-mv "$T/bk" "$T/gw3/meta"
-fx_start_gateway gw3 --store "$STORE"
-grep -q "new incarnation" "$T/gw3.log" || fx_fail "the backup's gateway kept the incarnation"
-fx_mount gw3 "$M" "$CACHED"
+mv "$T/gw2/meta" "$T/gw2/meta.before"
+mv "$T/bk" "$T/gw2/meta"
+fx_restart_gateway gw2 TERM
+grep -q "new incarnation: the 1 sessions of the old one ended" "$T/gw2.log" ||
+  fx_fail "the backup's gateway kept the incarnation or its sessions"
+blocks_away
+if cat "$M/b" >/dev/null 2>&1; then
+  blocks_back; fx_fail "the live mount still read its disk copies after the restore"
+fi
+blocks_back
+grep -q "another incarnation" "$T/mount-mnt.log" || fx_fail "the live mount did not notice"
+cmp "$M/b" "$T/b" || fx_fail "b through the live mount after the restore"
+fx_umount "$M"
+fx_mount gw2 "$M" "$CACHED"
 cmp "$M/b" "$T/b" || fx_fail "b on the restored gateway"
 fx_umount "$M"
 [ "$(timelines)" -eq 3 ] || fx_fail "the restored gateway's incarnation is not new"
 
 # ---- one mount per cache directory ----
-fx_mount gw3 "$M" "$CACHED"
-fx_mount gw3 "$MB" "$CACHED"
+fx_mount gw2 "$M" "$CACHED"
+fx_mount gw2 "$MB" "$CACHED"
 grep -q "no disk cache: .*another mount of this volume uses it" "$T/mount-mntb.log" ||
   fx_fail "a second mount shared the cache directory"
 cmp "$MB/b" "$T/b" || fx_fail "b through the mount without a disk cache"
@@ -147,8 +164,8 @@ fx_umount "$MB"
 fx_umount "$M"
 
 # ---- bad options ----
-"$MOUNT_FLEXFS" "127.0.0.1:/" "$M" -f -o "port=$gw3_PORT,cache_dir=relative" \
+"$MOUNT_FLEXFS" "127.0.0.1:/" "$M" -f -o "port=$gw2_PORT,cache_dir=relative" \
     >"$T/bad.out" 2>&1 && fx_fail "a relative cache_dir was accepted"
-"$MOUNT_FLEXFS" "127.0.0.1:/" "$M" -f -o "port=$gw3_PORT,cache_dir=$DC,cache_disk_size=1k" \
+"$MOUNT_FLEXFS" "127.0.0.1:/" "$M" -f -o "port=$gw2_PORT,cache_dir=$DC,cache_disk_size=1k" \
     >"$T/bad.out" 2>&1 && fx_fail "a 1 KiB cache_disk_size was accepted"
 fx_pass
