@@ -510,10 +510,18 @@ void dcache_put(struct dcache *dc, const struct bkey *k, const char *buf,
     /* In the copy's own directory, so that the rename stays there; a
      * scan removes what a crash left (the name is no copy's). */
     snprintf(tmp, sizeof tmp, "%s/%02x/.tmp-%" PRIx64, dc->dir,
-             (unsigned)(k->ino & 0xff), (uint64_t)atomic_fetch_add(&dc->tmp_seq, 1));
+             (unsigned)(k->ino & 0xff),
+             (uint64_t)atomic_fetch_add(&dc->tmp_seq, 1));
     int rc = write_copy(path, tmp, buf, len);
     if (rc < 0) {
-        log_warn("disk cache: cannot keep %s: %s", path, strerror(-rc));
+        pthread_mutex_lock(&dc->mu);
+        uint64_t n = ++dc->st.write_errors;
+        pthread_mutex_unlock(&dc->mu);
+        /* A disk that went bad or full would fail every copy: say so at
+         * the 1st, 2nd, 4th, 8th... failure, not at each. */
+        if ((n & (n - 1)) == 0)
+            log_warn("disk cache: cannot keep %s: %s (%llu failures so "
+                     "far)", path, strerror(-rc), (unsigned long long)n);
         return;
     }
     struct dent *n = calloc(1, sizeof(*n));

@@ -29,7 +29,7 @@ void dcache_put(struct dcache *dc, const struct bkey *k, const char *buf,
                 uint32_t len);
 
 struct dcache_stats {
-    uint64_t hits, misses, writes, evictions, damaged;
+    uint64_t hits, misses, writes, evictions, damaged, write_errors;
     uint64_t bytes, files, max_bytes;
 };
 void dcache_stats(struct dcache *dc, struct dcache_stats *out);

@@ -3,7 +3,8 @@
  * reopen; a changed byte, in the data or in a CRC, is caught for the part
  * read and the copy dropped; the bound evicts the least recently used,
  * also in the order a reopen recovers; a temporary a crash left goes;
- * one user per directory; incarnations and volumes kept apart. */
+ * one user per directory; incarnations and volumes kept apart; copies
+ * that cannot be written are counted and cost nothing else. */
 #include "config.h"
 #include "blockcache.h"
 #include "diskcache.h"
@@ -209,6 +210,28 @@ START_TEST(leftovers_locks_and_names)
 }
 END_TEST
 
+START_TEST(write_failures_counted)
+{
+    struct dcache *dc = open_dc(inc_a, 1, 64 * MIB);
+    /* The subdirectory of inode 5 becomes a file: no copy can go there. */
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/01000000000000000000000000000000-1/05", dir);
+    ck_assert_int_eq(rmdir(sub), 0);
+    FILE *f = fopen(sub, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    put(dc, 1, 1 * MIB);
+    put(dc, 2, 1 * MIB);
+    ck_assert(!reads(dc, 1, 1 * MIB, 0, 10));
+    struct dcache_stats st;
+    dcache_stats(dc, &st);
+    ck_assert_uint_eq(st.write_errors, 2);
+    ck_assert_uint_eq(st.files, 0);
+    ck_assert_uint_eq(st.bytes, 0);
+    dcache_close(dc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("diskcache");
@@ -219,6 +242,7 @@ int main(void)
     tcase_add_test(tc, damage_caught);
     tcase_add_test(tc, bound_and_order);
     tcase_add_test(tc, leftovers_locks_and_names);
+    tcase_add_test(tc, write_failures_counted);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
