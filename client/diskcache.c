@@ -58,10 +58,12 @@ struct dcache {
     struct dcache_stats st;
 };
 
+/* By block, not version: the versions of one block share a chain, so
+ * that a new one finds the ones it supersedes. */
 static unsigned bucket_of(const struct bkey *k)
 {
-    uint64_t h = k->ino * 0x9e3779b97f4a7c15ull ^ k->index * 0xc2b2ae3d27d4eb4full ^
-                 k->ver * 0x165667b19e3779f9ull;
+    uint64_t h = k->ino * 0x9e3779b97f4a7c15ull ^
+                 k->index * 0xc2b2ae3d27d4eb4full;
     return (unsigned)(h >> 48) % DC_BUCKETS;
 }
 
@@ -164,6 +166,28 @@ static void evict_for(struct dcache *dc, uint64_t need)
                      strerror(errno));
         dc->st.evictions++;
         free(e);
+    }
+}
+
+/* Drops the other versions of k's block: block maps only move forward,
+ * so a mount that wrote or fetched version k->ver will not want an older
+ * one again, and a block rewritten in small pieces would otherwise fill
+ * the cache with superseded copies. */
+static void drop_superseded(struct dcache *dc, const struct bkey *k)
+{
+    struct dent *e = dc->buckets[bucket_of(k)];
+    while (e) {
+        struct dent *next = e->hnext;
+        if (e->k.ino == k->ino && e->k.index == k->index &&
+            e->k.ver != k->ver) {
+            char path[PATH_MAX + 64];
+            path_of(dc, &e->k, path, sizeof path);
+            drop(dc, e);
+            unlink(path);
+            dc->st.superseded++;
+            free(e);
+        }
+        e = next;
     }
 }
 
@@ -536,6 +560,7 @@ void dcache_put(struct dcache *dc, const struct bkey *k, const char *buf,
         n->len = len;
         add(dc, n);
         dc->st.writes++;
+        drop_superseded(dc, k);
         evict_for(dc, 0);
     } else {
         unlink(path);

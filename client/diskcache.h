@@ -24,12 +24,14 @@ void dcache_close(struct dcache *dc);
  * no sound copy holding them is here (a damaged one is dropped). */
 int dcache_get(struct dcache *dc, const struct bkey *k, uint32_t off,
                char *buf, uint32_t len);
-/* Keeps len bytes of the version; failures only cost the copy. */
+/* Keeps len bytes of the version, and drops the block's other versions
+ * (maps only move forward); failures only cost the copy. */
 void dcache_put(struct dcache *dc, const struct bkey *k, const char *buf,
                 uint32_t len);
 
 struct dcache_stats {
-    uint64_t hits, misses, writes, evictions, damaged, write_errors;
+    uint64_t hits, misses, writes, evictions, superseded, damaged;
+    uint64_t write_errors;
     uint64_t bytes, files, max_bytes;
 };
 void dcache_stats(struct dcache *dc, struct dcache_stats *out);

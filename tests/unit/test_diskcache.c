@@ -4,7 +4,8 @@
  * read and the copy dropped; the bound evicts the least recently used,
  * also in the order a reopen recovers; a temporary a crash left goes;
  * one user per directory; incarnations and volumes kept apart; copies
- * that cannot be written are counted and cost nothing else. */
+ * that cannot be written are counted and cost nothing else; a block's new
+ * version drops its older ones. */
 #include "config.h"
 #include "blockcache.h"
 #include "diskcache.h"
@@ -232,6 +233,30 @@ START_TEST(write_failures_counted)
 }
 END_TEST
 
+START_TEST(new_versions_supersede)
+{
+    struct dcache *dc = open_dc(inc_a, 1, 64 * MIB);
+    char *b = pattern(1, 1 * MIB);
+    char out[100];
+    struct bkey v1 = { 5, 1, 9 }, v2 = { 5, 1, 10 }, other = { 5, 2, 9 };
+    dcache_put(dc, &v1, b, 1 * MIB);
+    dcache_put(dc, &other, b, 1 * MIB);
+    dcache_put(dc, &v2, b, 1 * MIB);    /* a rewrite of block 1 */
+    ck_assert_int_eq(dcache_get(dc, &v1, 0, out, sizeof out), -ENOENT);
+    ck_assert_int_eq(dcache_get(dc, &v2, 0, out, sizeof out), 0);
+    ck_assert_int_eq(dcache_get(dc, &other, 0, out, sizeof out), 0);
+    struct dcache_stats st;
+    dcache_stats(dc, &st);
+    ck_assert_uint_eq(st.files, 2);
+    ck_assert_uint_eq(st.superseded, 1);
+    char path[256];
+    copy_path(1, path, sizeof path);    /* version 9's file */
+    ck_assert_int_eq(access(path, F_OK), -1);
+    free(b);
+    dcache_close(dc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("diskcache");
@@ -243,6 +268,7 @@ int main(void)
     tcase_add_test(tc, bound_and_order);
     tcase_add_test(tc, leftovers_locks_and_names);
     tcase_add_test(tc, write_failures_counted);
+    tcase_add_test(tc, new_versions_supersede);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
