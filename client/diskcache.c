@@ -403,7 +403,8 @@ static int read_copy(const char *path, uint32_t stored, uint32_t off,
             rc = -EIO;
     }
     if (rc == 0) {
-        ssize_t got = pread(fd, data, to - from, (off_t)(data_at(stored) + from));
+        ssize_t got = pread(fd, data, to - from,
+                            (off_t)(data_at(stored) + from));
         if (got < 0)
             rc = -errno;
         else if ((uint64_t)got != to - from)

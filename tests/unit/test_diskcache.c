@@ -105,11 +105,12 @@ START_TEST(whole_and_parts)
     put(dc, 2, 100 * KIB + 3);          /* a last, short chunk */
     put(dc, 3, 0);                      /* nothing to keep but the name */
     ck_assert(reads(dc, 1, 4 * MIB, 0, 4 * MIB));
-    ck_assert(reads(dc, 1, 4 * MIB, 0, 1 * MIB));      /* a shorter valid length */
-    ck_assert(reads(dc, 1, 4 * MIB, 65535, 2));        /* across a chunk border */
+    ck_assert(reads(dc, 1, 4 * MIB, 0, 1 * MIB));  /* shorter valid length */
+    ck_assert(reads(dc, 1, 4 * MIB, 65535, 2));    /* across a chunk border */
     ck_assert(reads(dc, 1, 4 * MIB, 4 * MIB - 1, 1));
     ck_assert(reads(dc, 2, 100 * KIB + 3, 70 * KIB, 30 * KIB + 3));
-    ck_assert(!reads(dc, 2, 100 * KIB + 3, 70 * KIB, 30 * KIB + 4)); /* past it */
+    /* One byte past what it holds. */
+    ck_assert(!reads(dc, 2, 100 * KIB + 3, 70 * KIB, 30 * KIB + 4));
     dcache_close(dc);
     dc = open_dc(inc_a, 1, 64 * MIB);   /* found again by the scan */
     ck_assert(reads(dc, 1, 4 * MIB, 123, 4567));
