@@ -225,9 +225,11 @@ static int by_mtime(const void *a, const void *b)
     return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
 }
 
-/* Reads one subdirectory's copies into *v; removes temporaries a crash
- * left and files that are no copies. */
-static int scan_sub(const char *sub, struct dent ***v, size_t *n, size_t *cap)
+/* Reads the copies of subdirectory byte into *v; removes temporaries a
+ * crash left and files that are no copies of inodes with that low byte
+ * (so that each key is found once, where path_of looks for it). */
+static int scan_sub(const char *sub, unsigned byte, struct dent ***v,
+                    size_t *n, size_t *cap)
 {
     DIR *d = opendir(sub);
     if (!d)
@@ -245,7 +247,7 @@ static int scan_sub(const char *sub, struct dent ***v, size_t *n, size_t *cap)
         if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
         uint32_t len;
-        if (!parse_name(de->d_name, &k) ||
+        if (!parse_name(de->d_name, &k) || (k.ino & 0xff) != byte ||
             !len_of_size((uint64_t)st.st_size, &len)) {
             unlink(path);
             continue;
@@ -282,17 +284,12 @@ static int scan(struct dcache *dc)
     for (unsigned i = 0; i < 256 && rc == 0; i++) {
         char sub[PATH_MAX + 8];
         snprintf(sub, sizeof sub, "%s/%02x", dc->dir, i);
-        rc = scan_sub(sub, &v, &n, &cap);
+        rc = scan_sub(sub, i, &v, &n, &cap);
     }
     if (rc == 0) {
         qsort(v, n, sizeof(*v), by_mtime);
-        for (size_t i = 0; i < n; i++) {
-            if (find(dc, &v[i]->k)) {
-                free(v[i]);
-                continue;
-            }
+        for (size_t i = 0; i < n; i++)
             add(dc, v[i]);
-        }
         evict_for(dc, 0);
     } else {
         for (size_t i = 0; i < n; i++)
@@ -575,6 +572,6 @@ void dcache_stats(struct dcache *dc, struct dcache_stats *out)
     *out = dc->st;
     out->bytes = dc->used;
     out->files = dc->files;
-    out->max_bytes = dc->max_bytes;
+    out->limit = dc->max_bytes;
     pthread_mutex_unlock(&dc->mu);
 }

@@ -32,7 +32,7 @@ void dcache_put(struct dcache *dc, const struct bkey *k, const char *buf,
 struct dcache_stats {
     uint64_t hits, misses, writes, evictions, superseded, damaged;
     uint64_t write_errors;
-    uint64_t bytes, files, max_bytes;
+    uint64_t bytes, files, limit;
 };
 void dcache_stats(struct dcache *dc, struct dcache_stats *out);
 

@@ -121,21 +121,19 @@ static int write_file(struct client *cl)
     if (cl->dcache) {
         struct dcache_stats ds;
         dcache_stats(cl->dcache, &ds);
-        fprintf(f, "disk_cache_hits=%llu\ndisk_cache_misses=%llu\n"
-                "disk_cache_writes=%llu\ndisk_cache_evictions=%llu\n"
-                "disk_cache_superseded=%llu\n"
-                "disk_cache_damaged=%llu\ndisk_cache_write_errors=%llu\n"
-                "disk_cache_files=%llu\n"
-                "disk_cache_bytes=%llu\ndisk_cache_limit=%llu\n",
-                (unsigned long long)ds.hits, (unsigned long long)ds.misses,
-                (unsigned long long)ds.writes,
-                (unsigned long long)ds.evictions,
-                (unsigned long long)ds.superseded,
-                (unsigned long long)ds.damaged,
-                (unsigned long long)ds.write_errors,
-                (unsigned long long)ds.files,
-                (unsigned long long)ds.bytes,
-                (unsigned long long)ds.max_bytes);
+#define DKEY(name) fprintf(f, "disk_cache_" #name "=%llu\n", \
+                           (unsigned long long)ds.name)
+        DKEY(hits);
+        DKEY(misses);
+        DKEY(writes);
+        DKEY(evictions);
+        DKEY(superseded);
+        DKEY(damaged);
+        DKEY(write_errors);
+        DKEY(files);
+        DKEY(bytes);
+        DKEY(limit);
+#undef DKEY
     }
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
